@@ -1,0 +1,149 @@
+"""Application wiring: one place that builds the PTB Application and its lifecycle hooks."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from telegram import BotCommand
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from bot.clock import Clock, SystemClock
+from bot.concurrency import PerChatUpdateProcessor
+from bot.config import Config
+from bot.context import BotContext
+from bot.i18n import translator
+from bot.services import Services
+from storage import people, regions
+from storage.db import Database
+from storage.regions import CountryRow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 24
+
+
+@dataclass
+class Options:
+    """How to run: where Telegram is, which clock, how many updates at once."""
+
+    base_url: str | None = None  # e.g. "http://127.0.0.1:8081/bot" for a local Bot API server
+    base_file_url: str | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    concurrency: int = DEFAULT_CONCURRENCY
+    start_background: bool = True  # scheduler and outbox sender (tests may drive them by hand)
+
+
+def build_application(config: Config, token: str, options: Options | None = None) -> Application:
+    opts = options or Options()
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .context_types(ContextTypes(context=BotContext))
+        .concurrent_updates(PerChatUpdateProcessor(opts.concurrency))
+        .connection_pool_size(opts.concurrency + 8)
+        .pool_timeout(10.0)
+        .post_init(_post_init)
+        .post_stop(_post_stop)
+        .post_shutdown(_post_shutdown)
+    )
+    if opts.base_url:
+        builder = builder.base_url(opts.base_url).base_file_url(_file_url(opts))
+    app = builder.build()
+    app.bot_data["config"] = config
+    app.bot_data["options"] = opts
+    from handlers import register_handlers
+
+    register_handlers(app)
+    return app
+
+
+def _file_url(opts: Options) -> str | None:
+    if opts.base_file_url or not opts.base_url:
+        return opts.base_file_url
+    return opts.base_url.replace("/bot", "/file/bot", 1)
+
+
+async def open_services(config: Config, clock: Clock, bot_username: str = "") -> Services:
+    """Open the database, migrate it and mirror config into it (regions, countries, admins)."""
+    db = await Database.open(config.database)
+    now = clock.now()
+    async with db.transaction() as tx:
+        await regions.sync(
+            tx,
+            [
+                (
+                    r.key,
+                    [CountryRow(c.iso3, r.key, c.timezone, c.status) for c in r.countries],
+                )
+                for r in config.regions
+            ],
+        )
+        config_admins = set(config.admins)
+        for r in config.regions:
+            config_admins.update(r.admins)
+        await people.sync_config_admins(tx, now, config_admins)
+        for r in config.regions:
+            if r.group_chat_id:
+                await regions.set_group_chat(tx, r.key, r.group_chat_id)
+    return Services(config=config, db=db, clock=clock, bot_username=bot_username)
+
+
+async def _post_init(app: Application) -> None:
+    config: Config = app.bot_data["config"]
+    opts: Options = app.bot_data["options"]
+    svc = await open_services(config, opts.clock, app.bot.username)
+    app.bot_data["svc"] = svc
+    await _set_commands(app)
+    if opts.start_background:
+        await start_background(app, svc)
+    log.info(
+        "started as @%s: %d regions, %d countries, database %s (schema v%d)",
+        app.bot.username,
+        len(config.regions),
+        sum(len(r.countries) for r in config.regions),
+        config.database,
+        await svc.db.schema_version(),
+    )
+
+
+async def _set_commands(app: Application) -> None:
+    """The command menu Telegram shows, in each language (admin commands are in /help)."""
+    from handlers.onboarding import menu_commands
+
+    for lang in app.bot_data["config"].languages:
+        tr = translator(lang)
+        commands = [BotCommand(name, tr.gettext(desc)) for name, desc in menu_commands()]
+        await app.bot.set_my_commands(commands, language_code=lang)
+    tr = translator(app.bot_data["config"].default_language)
+    await app.bot.set_my_commands([BotCommand(n, tr.gettext(d)) for n, d in menu_commands()])
+
+
+async def start_background(app: Application, svc: Services) -> None:
+    """The outbox sender (its own rate-limited Bot) and the cycle's jobs."""
+    from bot.outbox import OutboxSender, make_outbox_bot
+    from bot.schedule import schedule_jobs
+
+    opts: Options = app.bot_data["options"]
+    outbox_bot = make_outbox_bot(app.bot.token, opts.base_url, _file_url(opts))
+    await outbox_bot.initialize()
+    sender = OutboxSender(svc, outbox_bot)
+    sender.start()
+    svc.outbox_waker = sender.wake
+    app.bot_data["outbox"] = (sender, outbox_bot)
+    schedule_jobs(app, svc)
+
+
+async def _post_stop(app: Application) -> None:
+    log.info("stopping")
+    if "outbox" in app.bot_data:
+        sender, outbox_bot = app.bot_data.pop("outbox")
+        await sender.stop()
+        await outbox_bot.shutdown()
+
+
+async def _post_shutdown(app: Application) -> None:
+    svc: Services | None = app.bot_data.get("svc")
+    if svc is not None:
+        await svc.db.close()
+    log.info("stopped")

@@ -1,0 +1,315 @@
+"""After a report: secretariat queries, revisions of earlier weeks, and holiday delegation.
+
+Each multi-step exchange keeps its place in the ``sessions`` table (``report_id`` NULL, a
+``step`` naming the exchange), so a restart in the middle loses nothing.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from bot import cycle
+from bot.i18n import translator
+from bot.numbers import NumberError, parse_count
+from bot.questionnaire import AnswerError
+from bot.services import Services
+from storage import audit, followups, outbox, people
+from storage import reports as store
+from storage.followups import Clarification, Revision
+
+CLARIFY = "clarify:"  # + clarification id: the NFP's next text is the answer
+REVISE = "revise"  # data: iso3, week, key, stage ("value" | "reason"), value
+
+
+class FollowupError(Exception):
+    """A refused follow-up action; ``reason`` picks the localized message."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- clarifications -----------------------------------------------------------------------
+
+
+async def ask_clarification(
+    svc: Services, admin_id: int, iso3: str, week: str, comment: str
+) -> Clarification:
+    """Mark a confirmed report "needs clarification" and send the comment to its NFPs."""
+    from bot.people import require_admin
+
+    await require_admin(svc, admin_id, "clarify")
+    _, country = svc.config.country(iso3)
+    now = svc.clock.now()
+    async with svc.db.transaction() as tx:
+        report = await store.find(tx, iso3, week)
+        if report is None or not report.confirmed:
+            raise FollowupError("not_confirmed")
+        cid = await followups.ask(tx, now, report.id, report.version, admin_id, comment)
+        await audit.record(tx, now, admin_id, "clarify", iso3, week=week, id=cid)
+        asker = await people.get(tx, admin_id)
+        for a in await people.nfps_of(tx, iso3):
+            tr = translator(a.person.language)
+            text = tr.gettext(
+                "The secretariat asks about your report for {country}, week {number}:"
+            ).format(country=html.escape(country.name(tr.lang)), number=int(week[-2:]))
+            text += f"\n\n<i>{html.escape(comment)}</i>"
+            if asker is not None:
+                text += f"\n— {html.escape(asker.display_name)}"
+            await outbox.enqueue(
+                tx,
+                now,
+                dedup_key=f"clarify:{cid}:{a.tg_id}",
+                chat_id=a.tg_id,
+                kind="clarification",
+                text=text,
+                buttons=[
+                    [(tr.gettext("Answer"), f"cq:{cid}")],
+                    [(tr.gettext("Correct the report"), f"rs:{iso3}:{week}")],
+                ],
+            )
+        found = await followups.clarification(tx, cid)
+    svc.wake_outbox()
+    assert found is not None
+    return found
+
+
+async def start_clarification_answer(svc: Services, tg_id: int, cid: int) -> Clarification:
+    """The NFP pressed Answer: their next text message is the answer."""
+    q = await followups.clarification(svc.db, cid)
+    if q is None or not q.open:
+        raise FollowupError("stale")
+    report = await store.get(svc.db, q.report_id)
+    assert report is not None
+    if report.iso3 not in {a.iso3 for a in await people.assignments_of(svc.db, tg_id)}:
+        raise FollowupError("not_nfp")
+    async with svc.db.transaction() as tx:
+        await store.set_session(tx, svc.clock.now(), tg_id, None, f"{CLARIFY}{cid}")
+    return q
+
+
+async def _answer_clarification(svc: Services, tg_id: int, cid: int, text: str) -> Reply:
+    now = svc.clock.now()
+    async with svc.db.transaction() as tx:
+        await store.set_session(tx, now, tg_id, None, None)
+        q = await followups.clarification(tx, cid)
+        if q is None or not await followups.answer_clarification(tx, now, cid, tg_id, text):
+            return Reply("clarification_closed")
+        report = await store.get(tx, q.report_id)
+        assert report is not None
+        await _tell_asker(tx, svc, now, q, report.iso3, report.week, tg_id, text)
+        await audit.record(tx, now, tg_id, "clarification_answer", report.iso3, id=cid)
+    svc.wake_outbox()
+    return Reply("clarification_answered")
+
+
+async def _tell_asker(
+    tx: Any, svc: Services, now: Any, q: Clarification, iso3: str, week: str, by: int, text: str
+) -> None:
+    asker = await people.get(tx, q.asked_by)
+    nfp = await people.get(tx, by)
+    tr = translator(asker.language if asker else None)
+    _, country = svc.config.country(iso3)
+    message = tr.gettext("{name} answered your question on {country}, week {number}:").format(
+        name=html.escape(nfp.display_name if nfp else str(by)),
+        country=html.escape(country.name(tr.lang)),
+        number=int(week[-2:]),
+    )
+    await outbox.enqueue(
+        tx,
+        now,
+        dedup_key=f"clarified:{q.id}",
+        chat_id=q.asked_by,
+        kind="clarification_answer",
+        text=f"{message}\n\n{html.escape(text)}",
+    )
+
+
+async def resolve_by_amendment(
+    tx: Any, svc: Services, now: Any, report_id: int, by: int, version: int
+) -> None:
+    """An amendment answers the open questions on the report (the asker is told)."""
+    report = await store.get(tx, report_id)
+    assert report is not None
+    for q in await followups.clarifications_of(tx, report_id):
+        if q.open:
+            asker = await people.get(tx, q.asked_by)
+            tr = translator(asker.language if asker else None)
+            note = tr.gettext("(answered by amending the report: version {version})").format(
+                version=version
+            )
+            await followups.answer_clarification(tx, now, q.id, by, note)
+            await _tell_asker(tx, svc, now, q, report.iso3, report.week, by, note)
+
+
+# --- revisions of earlier weeks -----------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    """A follow-up's answer: ``kind`` picks the message, ``data`` fills it in."""
+
+    kind: str
+    data: dict[str, Any] | None = None
+
+
+async def revisable_weeks(svc: Services, tg_id: int) -> list[tuple[str, str]]:
+    """(iso3, week) of the NFP's confirmed reports, newest first."""
+    found = []
+    for a in await people.assignments_of(svc.db, tg_id):
+        found += [(r.iso3, r.week) for r in await store.confirmed_weeks(svc.db, a.iso3)]
+    return sorted(found, key=lambda x: x[1], reverse=True)
+
+
+async def current_value(svc: Services, iso3: str, week: str, key: str) -> Any:
+    """The figure as it stands: the latest revision, else the confirmed report's value."""
+    revisions = await followups.revisions_of(svc.db, iso3, week)
+    for r in reversed(revisions):
+        if r.key == key:
+            return r.new_value
+    answers = await store.confirmed_answers(svc.db, iso3, week)
+    return (answers or {}).get(key)
+
+
+async def start_revision(svc: Services, tg_id: int, iso3: str, week: str, key: str) -> Any:
+    """Begin revising one figure; returns its current value. The next text is the new one."""
+    if iso3 not in {a.iso3 for a in await people.assignments_of(svc.db, tg_id)}:
+        raise FollowupError("not_nfp")
+    region, _ = svc.config.country(iso3)
+    question = region.questionnaire.question(key)
+    if question.type != "number" or await store.confirmed_answers(svc.db, iso3, week) is None:
+        raise FollowupError("stale")
+    value = await current_value(svc, iso3, week, key)
+    async with svc.db.transaction() as tx:
+        await store.set_session(
+            tx,
+            svc.clock.now(),
+            tg_id,
+            None,
+            REVISE,
+            data={"iso3": iso3, "week": week, "key": key, "stage": "value"},
+        )
+    return value
+
+
+async def _revision_text(svc: Services, tg_id: int, data: dict[str, Any], text: str) -> Reply:
+    now = svc.clock.now()
+    region, _ = svc.config.country(data["iso3"])
+    question = region.questionnaire.question(data["key"])
+    if data["stage"] == "value":
+        try:
+            value = parse_count(text, minimum=question.min, maximum=question.max)
+        except NumberError as err:
+            return Reply(
+                "revision_bad_number",
+                {"error": AnswerError(err.reason, minimum=err.minimum, maximum=err.maximum)},
+            )
+        async with svc.db.transaction() as tx:
+            await store.set_session(
+                tx, now, tg_id, None, REVISE, data={**data, "value": value, "stage": "reason"}
+            )
+        return Reply("revision_ask_reason", {"value": value})
+    reason = text.strip()
+    if len(reason) < 3:
+        return Reply("revision_reason_short")
+    old = await current_value(svc, data["iso3"], data["week"], data["key"])
+    async with svc.db.transaction() as tx:
+        rid = await followups.add_revision(
+            tx,
+            now,
+            data["iso3"],
+            data["week"],
+            data["key"],
+            old,
+            data["value"],
+            reason[:500],
+            tg_id,
+        )
+        await store.set_session(tx, now, tg_id, None, None)
+        await audit.record(
+            tx, now, tg_id, "revise", data["iso3"], week=data["week"], key=data["key"], id=rid
+        )
+    return Reply("revision_saved", {**data, "old": old})
+
+
+async def revisions_since(svc: Services, since: Any, until: Any) -> list[Revision]:
+    """What a digest lists as revisions of earlier weeks (never as a negative week)."""
+    return await followups.revisions_made_between(svc.db, since, until)
+
+
+# --- delegation ---------------------------------------------------------------------------
+
+
+async def delegation_candidates(svc: Services, tg_id: int) -> list[tuple[str, people.Person]]:
+    """(iso3, person) of the other NFPs of the caller's countries."""
+    found = []
+    for mine in await people.assignments_of(svc.db, tg_id):
+        for a in await people.nfps_of(svc.db, mine.iso3):
+            if a.tg_id != tg_id:
+                found.append((mine.iso3, a.person))
+    return found
+
+
+async def delegate(svc: Services, tg_id: int, iso3: str, to_id: int, days: int) -> date:
+    """Hand prompts and reminders to another NFP of the country until a date (inclusive)."""
+    if not 1 <= days <= 92:
+        raise FollowupError("stale")
+    candidates = {(i, p.tg_id) for i, p in await delegation_candidates(svc, tg_id)}
+    if (iso3, to_id) not in candidates:
+        raise FollowupError("stale")
+    _, country = svc.config.country(iso3)
+    now = svc.clock.now()
+    until = cycle.local_date(now, country.tz) + timedelta(days=days - 1)
+    async with svc.db.transaction() as tx:
+        await followups.add_delegation(tx, now, iso3, tg_id, to_id, until)
+        await audit.record(tx, now, tg_id, "delegate", iso3, to=to_id, until=until.isoformat())
+        me = await people.get(tx, tg_id)
+        other = await people.get(tx, to_id)
+        if other is not None and me is not None:
+            tr = translator(other.language)
+            await outbox.enqueue(
+                tx,
+                now,
+                dedup_key=f"delegated:{iso3}:{tg_id}:{to_id}:{now.isoformat()}",
+                chat_id=to_id,
+                kind="delegation",
+                text=tr.gettext(
+                    "{name} asked you to handle the weekly reports for {country} until {date}. "
+                    "You will receive the prompts and reminders."
+                ).format(
+                    name=html.escape(me.display_name),
+                    country=html.escape(country.name(tr.lang)),
+                    date=tr.date(until, "long"),
+                ),
+            )
+    svc.wake_outbox()
+    return until
+
+
+async def end_delegation(svc: Services, tg_id: int) -> int:
+    now = svc.clock.now()
+    ended = 0
+    async with svc.db.transaction() as tx:
+        for a in await people.assignments_of(tx, tg_id):
+            ended += await followups.end_delegations(tx, now, a.iso3, tg_id)
+        if ended:
+            await audit.record(tx, now, tg_id, "delegate_end", None)
+    return ended
+
+
+# --- text routing -------------------------------------------------------------------------
+
+
+async def answer_text(svc: Services, tg_id: int, text: str) -> Reply | None:
+    """A typed message for a follow-up exchange in progress; None if there is none."""
+    session = await store.session(svc.db, tg_id)
+    if session is None or session.report_id is not None or not session.step:
+        return None
+    if session.step.startswith(CLARIFY):
+        return await _answer_clarification(svc, tg_id, int(session.step[len(CLARIFY) :]), text)
+    if session.step == REVISE:
+        return await _revision_text(svc, tg_id, session.data, text)
+    return None

@@ -1,0 +1,92 @@
+"""Translations (gettext catalogs in ``locales/``) and locale-aware formatting (babel).
+
+Every user-facing string goes through a :class:`Translator`; handlers pick the reader's one
+with :func:`translator`. Catalogs are compiled ``.mo`` files loaded once per language.
+"""
+
+from __future__ import annotations
+
+import gettext
+from datetime import date, datetime, time
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import locales
+
+LOCALES_DIR = Path(locales.__file__).resolve().parent
+DOMAIN = "messages"
+SUPPORTED = ("en", "ru")
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction where it is defined; translate it where it is shown."""
+    return message
+
+
+class Translator:
+    """One language's catalog plus babel formatting in that locale."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self._t = gettext.translation(DOMAIN, LOCALES_DIR, languages=[lang], fallback=True)
+
+    def gettext(self, message: str) -> str:
+        return self._t.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self._t.ngettext(singular, plural, n)
+
+    def number(self, value: int | float) -> str:
+        from babel.numbers import format_decimal
+
+        return format_decimal(value, locale=self.lang)
+
+    def percent(self, value: float) -> str:
+        from babel.numbers import format_percent
+
+        return format_percent(value, locale=self.lang)
+
+    def date(self, value: date, fmt: str = "medium") -> str:
+        from babel.dates import format_date
+
+        return format_date(value, fmt, locale=self.lang)
+
+    def datetime(self, value: datetime, tz: ZoneInfo, fmt: str = "medium") -> str:
+        from babel.dates import format_datetime
+
+        return format_datetime(value, fmt, tzinfo=tz, locale=self.lang)
+
+    def time(self, value: time) -> str:
+        from babel.dates import format_time
+
+        return format_time(value, "short", locale=self.lang)
+
+    def weekday(self, weekday: int) -> str:
+        """0 = Monday, as in :meth:`datetime.date.weekday`."""
+        from babel.dates import get_day_names
+
+        return get_day_names("wide", locale=self.lang)[weekday]
+
+    def language_name(self, code: str) -> str:
+        """A language's name in its own language (what a language picker shows)."""
+        return LANGUAGE_NAMES.get(code, code)
+
+
+@cache
+def translator(lang: str | None) -> Translator:
+    return Translator(lang if lang in SUPPORTED else SUPPORTED[0])
+
+
+def pick_language(stored: str | None, telegram_code: str | None) -> str:
+    """The person's chosen language, else their Telegram app's, else English."""
+    if stored in SUPPORTED:
+        return stored  # type: ignore[return-value]
+    if telegram_code:
+        base = telegram_code.split("-")[0].lower()
+        if base in SUPPORTED:
+            return base
+        if base in {"uk", "be", "kk", "ky", "tg", "uz"}:
+            return "ru"  # Russian is the common working language of the region's other speakers
+    return SUPPORTED[0]

@@ -1,0 +1,366 @@
+"""The one sender of proactive messages: drains the outbox table within Telegram's limits.
+
+Domain code only writes outbox rows (in the transaction of their cause) and calls
+:meth:`OutboxSender.wake`. This task sends them one at a time, so at most one message is
+in flight: a row is marked ``sending`` and committed before its request, ``sent`` with the
+message id after it; a crash in between re-sends that one row and no other.
+
+Pacing: a separate ``ExtBot`` with PTB's ``AIORateLimiter`` keeps ~30 messages/s overall
+and 20/min per group; it has no per-private-chat limit, so the sender keeps one itself
+(``per_chat_interval``) and also counts group sends, so that a busy chat is skipped for the
+moment instead of stalling everyone behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+import warnings
+from collections import deque
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import AIORateLimiter, ExtBot
+from telegram.warnings import PTBDeprecationWarning
+
+from storage import outbox as store
+from storage import people
+
+if TYPE_CHECKING:
+    from bot.services import Services
+    from storage.outbox import OutboxItem
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL = 1.0  # how often rows whose not_before has come are looked for without a wake()
+MAX_ATTEMPTS = 8  # network/5xx failures before a row is given up as failed
+MAX_BACKOFF = 300.0
+
+
+def backoff_seconds(attempts: int) -> float:
+    """1 s, 2 s, 4 s … after the 1st, 2nd, 3rd … failed attempt, capped at 5 minutes."""
+    return min(2.0 ** max(attempts - 1, 0), MAX_BACKOFF)
+
+
+def make_outbox_bot(
+    token: str, base_url: str | None = None, base_file_url: str | None = None
+) -> ExtBot[Any]:
+    """A Bot of its own for the outbox, so its rate limiter paces broadcasts only.
+
+    ``max_retries=0``: a 429 reaches the sender, which pauses everything and keeps the row.
+    """
+    urls: dict[str, str] = {}
+    if base_url:
+        urls["base_url"] = base_url
+    if base_file_url:
+        urls["base_file_url"] = base_file_url
+    return ExtBot(token, rate_limiter=AIORateLimiter(max_retries=0), **urls)
+
+
+class _Outcome(enum.Enum):
+    SENT = "sent"
+    PAUSED = "paused"  # 429: stop this pass, everything waits
+    DONE = "done"  # failed, blocked, rescheduled or already taken: go on with others
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    """Seconds to wait, whether PTB gives an int (deprecated) or a timedelta (PTB_TIMEDELTA)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        return _seconds(exc.retry_after)
+
+
+def _markup(item: OutboxItem) -> InlineKeyboardMarkup | None:
+    rows = item.buttons
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+class OutboxSender:
+    """One background task that sends due outbox rows in order, paced, retrying safely."""
+
+    def __init__(
+        self,
+        svc: Services,
+        bot: Bot,
+        *,
+        per_chat_interval: float = 1.0,
+        group_per_minute: int = 20,
+        batch: int = 50,
+    ) -> None:
+        self._svc = svc
+        self._bot = bot
+        self.per_chat_interval = per_chat_interval
+        self.group_per_minute = group_per_minute
+        self.group_window = 60.0
+        self.batch = batch
+        self.poll_interval = POLL_INTERVAL
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        # pacing state, in time.monotonic() seconds: real time, whatever the injected clock says
+        self._paused_until = 0.0
+        self._private_next: dict[int, float] = {}
+        self._group_sends: dict[int, deque[float]] = {}
+        self._hold_until: float | None = None
+        self._busy = False  # the last pass attempted something: look again at once
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        """Launch the background task (idempotent)."""
+        if self.running:
+            return
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Let the message in flight finish and its row be marked, then end the task.
+
+        After ``timeout`` the task is cancelled: like a crash, its row stays ``sending``.
+        """
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            log.warning("outbox sender did not stop within %.1f s; cancelling it", timeout)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        elif not task.cancelled() and task.exception() is not None:
+            log.error("outbox sender had crashed: %r", task.exception())
+
+    def wake(self) -> None:
+        """Call after enqueueing so new rows go out now rather than at the next poll."""
+        self._wake.set()
+
+    async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Return once no row is due (by the injected clock); TimeoutError after ``timeout``.
+
+        Rows rescheduled for later (backoff, ``not_before``) do not count. Drives the sending
+        itself when the background task is not running.
+        """
+        deadline = time.monotonic() + timeout
+        last_wake = 0.0
+        while (left := await store.due_count(self._svc.db, self._svc.clock.now())) > 0:
+            now = time.monotonic()
+            if now >= deadline:
+                raise TimeoutError(f"outbox: {left} message(s) still due after {timeout} s")
+            if self.running:
+                if now - last_wake >= 0.25:  # in case the clock was moved since the last poll
+                    self.wake()
+                    last_wake = now
+                await asyncio.sleep(min(0.02, deadline - now))
+            else:
+                await self.send_due_once()
+                await asyncio.sleep(min(self._wait_time(), max(deadline - now, 0.0)))
+
+    # ------------------------------------------------------------------ the loop
+
+    async def _run(self) -> None:
+        try:
+            stale = await store.sending_count(self._svc.db)
+            if stale:
+                log.info("outbox: %d message(s) were in flight at the last stop; resending", stale)
+        except Exception:
+            log.exception("outbox: could not read the queue")
+        while not self._stopping:
+            self._wake.clear()
+            wait: float | None = None
+            try:
+                await self.send_due_once()
+            except Exception:
+                log.exception("outbox pass failed; retrying in %.0f s", self.poll_interval)
+                wait = self.poll_interval
+            if self._stopping:
+                break
+            wait = self._wait_time() if wait is None else wait
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+
+    def _wait_time(self) -> float:
+        """Seconds until something could be sendable: end of a 429 pause, a paced chat, a poll."""
+        now = time.monotonic()
+        if self._paused_until > now:
+            return self._paused_until - now
+        if self._busy:
+            return 0.0
+        if self._hold_until is not None:
+            return max(0.0, min(self._hold_until - now, self.poll_interval))
+        return self.poll_interval
+
+    async def send_due_once(self) -> int:
+        """One pass over the first due row of each chat; return how many were delivered.
+
+        One row per chat per pass keeps each chat's order and lets a long queue to one chat
+        not starve the others; a paced chat is skipped and looked at again when it frees up.
+        """
+        self._busy = False
+        self._hold_until = None
+        if time.monotonic() < self._paused_until:
+            return 0
+        items = await store.due(self._svc.db, self._svc.clock.now(), self.batch, one_per_chat=True)
+        self._prune()
+        delivered = 0
+        for item in items:
+            if self._stopping:
+                break
+            ready = self._ready_at(item.chat_id)
+            if ready > time.monotonic():
+                self._hold_until = (
+                    ready if self._hold_until is None else min(self._hold_until, ready)
+                )
+                continue
+            outcome = await self._send_one(item)
+            self._busy = True
+            if outcome is _Outcome.SENT:
+                delivered += 1
+            elif outcome is _Outcome.PAUSED:
+                break
+        return delivered
+
+    # ------------------------------------------------------------------ pacing
+
+    def _ready_at(self, chat_id: int) -> float:
+        if chat_id > 0:
+            return self._private_next.get(chat_id, 0.0)
+        sends = self._group_sends.get(chat_id)
+        if not sends or len(sends) < self.group_per_minute:
+            return 0.0
+        return sends[-self.group_per_minute] + self.group_window
+
+    def _note_attempt(self, chat_id: int) -> None:
+        now = time.monotonic()
+        if chat_id > 0:
+            self._private_next[chat_id] = now + self.per_chat_interval
+        else:
+            self._group_sends.setdefault(chat_id, deque()).append(now)
+
+    def _prune(self) -> None:
+        """Forget pacing marks that no longer hold anything back."""
+        now = time.monotonic()
+        for chat_id in [c for c, t in self._private_next.items() if t <= now]:
+            del self._private_next[chat_id]
+        for chat_id, sends in list(self._group_sends.items()):
+            while sends and sends[0] <= now - self.group_window:
+                sends.popleft()
+            if not sends:
+                del self._group_sends[chat_id]
+
+    # ------------------------------------------------------------------ one message
+
+    def _describe(self, exc: BaseException) -> str:
+        text = f"{type(exc).__name__}: {exc}"
+        token = getattr(self._bot, "token", "")
+        return text.replace(token, "<token>") if token else text
+
+    async def _send_one(self, item: OutboxItem) -> _Outcome:
+        db, clock = self._svc.db, self._svc.clock
+        async with db.transaction() as tx:
+            if not await store.mark_sending(tx, item.id):
+                return _Outcome.DONE
+        attempts = item.attempts + 1
+        self._note_attempt(item.chat_id)
+        try:
+            message = await self._bot.send_message(
+                item.chat_id, item.text, parse_mode=item.parse_mode, reply_markup=_markup(item)
+            )
+        except RetryAfter as exc:
+            pause = _retry_after(exc)
+            self._paused_until = max(self._paused_until, time.monotonic() + pause)
+            async with db.transaction() as tx:
+                await store.release(tx, item.id, self._describe(exc))
+            log.info("outbox: flood control (429): pausing all sending for %.1f s", pause)
+            return _Outcome.PAUSED
+        except Forbidden as exc:
+            async with db.transaction() as tx:
+                await store.mark_blocked(tx, item.id, self._describe(exc))
+                if item.chat_id > 0:
+                    await people.mark_blocked(tx, clock.now(), item.chat_id)
+            log.info(
+                "outbox: #%d (%s) chat %d blocked the bot (403)", item.id, item.kind, item.chat_id
+            )
+            return _Outcome.DONE
+        except ChatMigrated as exc:
+            async with db.transaction() as tx:
+                moved = await store.retarget(tx, item.chat_id, exc.new_chat_id)
+                await store.release(tx, item.id, self._describe(exc))
+            log.info(
+                "outbox: chat %d became supergroup %d; %d row(s) moved",
+                item.chat_id,
+                exc.new_chat_id,
+                moved,
+            )
+            return _Outcome.DONE
+        except BadRequest as exc:
+            async with db.transaction() as tx:
+                await store.mark_failed(tx, item.id, self._describe(exc))
+            log.info(
+                "outbox: #%d (%s) to chat %d refused (400): %s",
+                item.id,
+                item.kind,
+                item.chat_id,
+                exc.message,
+            )
+            return _Outcome.DONE
+        except TelegramError as exc:  # NetworkError, TimedOut, 5xx, and anything transient
+            error = self._describe(exc)
+            async with db.transaction() as tx:
+                if attempts >= MAX_ATTEMPTS:
+                    await store.mark_failed(tx, item.id, error)
+                else:
+                    retry_at = clock.now() + timedelta(seconds=backoff_seconds(attempts))
+                    await store.retry_later(tx, item.id, _ceil_second(retry_at), error)
+            kind = "network error" if isinstance(exc, NetworkError) else "Telegram error"
+            log.info(
+                "outbox: #%d (%s) %s on attempt %d/%d: %s",
+                item.id,
+                item.kind,
+                kind,
+                attempts,
+                MAX_ATTEMPTS,
+                error,
+            )
+            return _Outcome.DONE
+        except Exception as exc:  # a bug: keep the row for the record, keep serving others
+            async with db.transaction() as tx:
+                await store.mark_failed(tx, item.id, self._describe(exc))
+            log.error(
+                "outbox: #%d (%s) failed unexpectedly: %s", item.id, item.kind, self._describe(exc)
+            )
+            return _Outcome.DONE
+        async with db.transaction() as tx:
+            await store.mark_sent(tx, clock.now(), item.id, message.message_id)
+        return _Outcome.SENT
+
+
+def _ceil_second(when: datetime) -> datetime:
+    """Timestamps are stored to the second: round up so a backoff is never shortened."""
+    return when if not when.microsecond else when.replace(microsecond=0) + timedelta(seconds=1)

@@ -1,0 +1,93 @@
+"""Small helpers shared by handlers: who is talking, in which language, and safe replies."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update, User
+from telegram.constants import ParseMode
+
+from bot.context import BotContext
+from bot.i18n import Translator, pick_language, translator
+from bot.people import UserInfo, get_person
+
+
+def user_info(user: User) -> UserInfo:
+    return UserInfo(
+        id=user.id,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+async def reader(update: Update, context: BotContext) -> Translator:
+    """The translator for whoever sent the update: their chosen language, else their app's."""
+    user = update.effective_user
+    if user is None:
+        return translator(context.svc.config.default_language)
+    person = await get_person(context.svc, user.id)
+    return translator(pick_language(person.language if person else None, user.language_code))
+
+
+def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """Inline keyboard from ``[[(label, callback_data), ...], ...]``."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Answer in the chat the update came from (a message or a pressed button), as HTML.
+
+    Parse mode is passed per call, not via PTB ``Defaults``: with defaults PTB also sends
+    ``parse_mode`` to methods that have no such parameter (editMessageReplyMarkup).
+    """
+    chat = update.effective_chat
+    if chat is None:
+        return
+    await chat.send_message(
+        text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
+    )
+
+
+async def edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Replace the text (and buttons) of the message whose button was pressed."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.edit_message_text(
+        text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
+    )
+
+
+async def answer_query(update: Update, text: str | None = None, *, alert: bool = False) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=alert)
+
+
+def split_text(text: str, limit: int = 4096) -> list[str]:
+    """Cut a long text at line breaks into pieces within Telegram's message limit."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            pieces.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+async def reply_long(update: Update, text: str) -> None:
+    """Reply with as many messages as the text needs (each piece is whole lines)."""
+    for piece in split_text(text):
+        await reply(update, piece)

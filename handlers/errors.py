@@ -1,0 +1,39 @@
+"""Last-resort error handler: log with context, tell the user something went wrong."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, NetworkError
+
+from bot.context import BotContext
+from handlers.common import reader
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    error = context.error
+    if isinstance(error, Forbidden):
+        log.info("forbidden while handling an update: %s", error)
+        return
+    if isinstance(error, NetworkError):
+        log.warning("network error: %s", error)
+        return
+    log.error(
+        "error while handling update %s",
+        getattr(update, "update_id", None),
+        exc_info=error,
+    )
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            tr = await reader(update, context)
+            await update.effective_chat.send_message(
+                tr.gettext(
+                    "Sorry, something went wrong on my side. Nothing you sent is lost; "
+                    "please try again in a minute."
+                )
+            )
+        except Exception:  # the error path must not raise again
+            log.exception("could not tell the user about the error")

@@ -1,0 +1,212 @@
+"""NFP follow-ups: answering a query, /revise an earlier week, /delegate during a holiday."""
+
+from __future__ import annotations
+
+import html
+
+from telegram import Update
+
+from bot import followups
+from bot.context import BotContext
+from bot.followups import FollowupError, Reply
+from bot.i18n import Translator
+from handlers.common import answer_query, keyboard, reader, reply
+from handlers.report_views import error_text, format_value
+
+
+async def clarification_answer_button(update: Update, context: BotContext) -> None:
+    """``cq:<id>``: the next text message answers the secretariat's question."""
+    tr = await reader(update, context)
+    cid = update.callback_query.data.split(":")[1]  # type: ignore[union-attr]
+    try:
+        await followups.start_clarification_answer(
+            context.svc,
+            update.effective_user.id,  # type: ignore[union-attr]
+            int(cid),
+        )
+    except (FollowupError, ValueError):
+        await answer_query(update, tr.gettext("This question is already answered."), alert=True)
+        return
+    await answer_query(update)
+    await reply(update, tr.gettext("Please type your answer to the secretariat:"))
+
+
+async def revise(update: Update, context: BotContext) -> None:
+    """``/revise``: pick a confirmed week, then a figure, then type the new value and why."""
+    tr = await reader(update, context)
+    weeks = await followups.revisable_weeks(context.svc, update.effective_user.id)  # type: ignore[union-attr]
+    if not weeks:
+        await reply(update, tr.gettext("There is no confirmed report to revise yet."))
+        return
+    several = len({iso3 for iso3, _ in weeks}) > 1
+    rows = [
+        [
+            (
+                (f"{iso3} · " if several else "")
+                + tr.gettext("week {number}, {year}").format(number=int(w[-2:]), year=w[:4]),
+                f"rvw:{iso3}:{w}",
+            )
+        ]
+        for iso3, w in weeks
+    ]
+    await reply(
+        update,
+        tr.gettext(
+            "Revise a figure of an earlier week (for example after a reclassification). Which week?"
+        ),
+        keyboard(rows),
+    )
+
+
+async def revise_week_chosen(update: Update, context: BotContext) -> None:
+    """``rvw:ISO3:WEEK``: which figure?"""
+    tr = await reader(update, context)
+    _, iso3, week = update.callback_query.data.split(":")  # type: ignore[union-attr]
+    svc = context.svc
+    try:
+        region, _country = svc.config.country(iso3)
+    except KeyError:
+        await answer_query(update, tr.gettext("This button is no longer valid."), alert=True)
+        return
+    rows = []
+    for q in region.questionnaire.questions:
+        if q.type == "number":
+            value = await followups.current_value(svc, iso3, week, q.key)
+            rows.append(
+                [
+                    (
+                        f"{q.label[tr.lang]}: {format_value(tr, q, value)}",
+                        f"rvf:{iso3}:{week}:{q.key}",
+                    )
+                ]
+            )
+    await answer_query(update)
+    await reply(update, tr.gettext("Which figure do you want to revise?"), keyboard(rows))
+
+
+async def revise_field_chosen(update: Update, context: BotContext) -> None:
+    """``rvf:ISO3:WEEK:KEY``: ask for the corrected figure."""
+    tr = await reader(update, context)
+    _, iso3, week, key = update.callback_query.data.split(":")  # type: ignore[union-attr]
+    svc = context.svc
+    try:
+        value = await followups.start_revision(
+            svc,
+            update.effective_user.id,  # type: ignore[union-attr]
+            iso3,
+            week,
+            key,
+        )
+        question = svc.config.country(iso3)[0].questionnaire.question(key)
+    except (FollowupError, KeyError):
+        await answer_query(update, tr.gettext("This button is no longer valid."), alert=True)
+        return
+    await answer_query(update)
+    await reply(
+        update,
+        tr.gettext(
+            "{label}, week {number}: currently {value}. Type the corrected figure for that week."
+        ).format(
+            label=html.escape(question.label[tr.lang]),
+            number=int(week[-2:]),
+            value=format_value(tr, question, value),
+        ),
+    )
+
+
+def reply_text(tr: Translator, r: Reply) -> str:
+    _ = tr.gettext
+    data = r.data or {}
+    if r.kind == "clarification_answered":
+        return _("Thank you, your answer was sent to the secretariat.")
+    if r.kind == "clarification_closed":
+        return _("This question was already answered.")
+    if r.kind == "revision_bad_number":
+        return error_text(tr, data["error"]) + "\n" + _("Please type the corrected figure.")
+    if r.kind == "revision_ask_reason":
+        return _(
+            "New figure: {value}. Now briefly give the reason for the revision "
+            "(for example: deaths reclassified after a review)."
+        ).format(value=tr.number(data["value"]))
+    if r.kind == "revision_reason_short":
+        return _("Please give a reason of a few words.")
+    old = tr.number(data["old"]) if isinstance(data.get("old"), int) else "—"
+    return _(
+        "The revision is saved: week {number}, {old} → {new}. The original report is kept, "
+        "and the digest will show this as a revision."
+    ).format(number=int(data["week"][-2:]), old=old, new=tr.number(data["value"]))
+
+
+async def delegate(update: Update, context: BotContext) -> None:
+    """``/delegate``: choose a colleague; ``/delegate off`` ends a delegation early."""
+    tr = await reader(update, context)
+    svc = context.svc
+    user_id = update.effective_user.id  # type: ignore[union-attr]
+    if context.args and context.args[0].lower() in ("off", "stop", "end"):
+        ended = await followups.end_delegation(svc, user_id)
+        await reply(
+            update,
+            tr.gettext("Delegation ended: you will receive the prompts again.")
+            if ended
+            else tr.gettext("You have no delegation in force."),
+        )
+        return
+    candidates = await followups.delegation_candidates(svc, user_id)
+    if not candidates:
+        await reply(
+            update,
+            tr.gettext(
+                "There is no other NFP of your country to delegate to. "
+                "Ask the secretariat to invite an alternate."
+            ),
+        )
+        return
+    rows = [[(person.display_name, f"dg:{iso3}:{person.tg_id}")] for iso3, person in candidates]
+    await reply(
+        update,
+        tr.gettext("Who should handle the weekly reports while you are away?"),
+        keyboard(rows),
+    )
+
+
+async def delegate_person_chosen(update: Update, context: BotContext) -> None:
+    """``dg:ISO3:ID``: for how long?"""
+    tr = await reader(update, context)
+    _, iso3, to_id = update.callback_query.data.split(":")  # type: ignore[union-attr]
+    await answer_query(update)
+    rows = [
+        [
+            (
+                tr.ngettext("{n} week", "{n} weeks", weeks).format(n=weeks),
+                f"dgu:{iso3}:{to_id}:{weeks * 7}",
+            )
+            for weeks in (1, 2, 4)
+        ]
+    ]
+    await reply(update, tr.gettext("For how long?"), keyboard(rows))
+
+
+async def delegate_until_chosen(update: Update, context: BotContext) -> None:
+    """``dgu:ISO3:ID:DAYS``: record the delegation."""
+    tr = await reader(update, context)
+    _, iso3, to_id, days = update.callback_query.data.split(":")  # type: ignore[union-attr]
+    try:
+        until = await followups.delegate(
+            context.svc,
+            update.effective_user.id,  # type: ignore[union-attr]
+            iso3,
+            int(to_id),
+            int(days),
+        )
+    except (FollowupError, ValueError, KeyError):
+        await answer_query(update, tr.gettext("This button is no longer valid."), alert=True)
+        return
+    await answer_query(update)
+    await update.callback_query.edit_message_reply_markup(None)  # type: ignore[union-attr]
+    await reply(
+        update,
+        tr.gettext(
+            "Done: until {date} your colleague receives the prompts and reminders instead of you. "
+            "Send /delegate off to end it earlier."
+        ).format(date=tr.date(until, "long")),
+    )

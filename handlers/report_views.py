@@ -1,0 +1,220 @@
+"""Render report :class:`~bot.reports.Screen` objects as HTML text and inline buttons."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from bot.config import Config, Question, Questionnaire
+from bot.cycle import week_range
+from bot.i18n import Translator
+from bot.questionnaire import AnswerError, Warning
+from bot.reports import Screen
+
+Rows = list[list[tuple[str, str]]]
+
+
+def title(tr: Translator, config: Config, iso3: str, week: str) -> str:
+    _, country = config.country(iso3)
+    start, end = week_range(week)
+    return tr.gettext("{country} · week {number} ({start} – {end})").format(
+        country=html.escape(country.name(tr.lang)),
+        number=int(week[-2:]),
+        start=tr.date(start, "d MMM"),
+        end=tr.date(end, "d MMM y"),
+    )
+
+
+def error_text(tr: Translator, err: AnswerError) -> str:
+    _ = tr.gettext
+    d = err.details
+    messages = {
+        "empty": _("The answer is empty."),
+        "not_a_number": _("That is not a whole number. Please type digits only, e.g. 1 234."),
+        "negative": _("The number cannot be negative."),
+        "fraction": _("Please type a whole number, without decimals."),
+        "use_buttons": _("Please answer with the buttons under the question."),
+        "stale": _("That button belongs to an earlier question. Here is where we are:"),
+        "incomplete": _("Some required questions are still unanswered."),
+    }
+    if err.reason == "too_small":
+        text = _("The number must be at least {minimum}.").format(
+            minimum=tr.number(d.get("minimum") or 0)
+        )
+    elif err.reason == "too_large":
+        text = _(
+            "That is more than {maximum}, which cannot be right for one week. "
+            "Please check the number."
+        ).format(maximum=tr.number(d.get("maximum") or 0))
+    elif err.reason == "too_long":
+        text = _("That text is {length} characters long; the limit is {maximum}.").format(
+            length=tr.number(d.get("length", 0)), maximum=tr.number(d.get("maximum", 0))
+        )
+    else:
+        text = messages.get(err.reason, messages["stale"])
+    return "⚠️ " + text
+
+
+def format_value(tr: Translator, question: Question, value: Any) -> str:
+    """An answer as the reader should see it (escaped HTML)."""
+    if value is None:
+        return "—"
+    if question.type == "number":
+        return tr.number(value)
+    if question.type == "choice":
+        try:
+            return html.escape(question.option(value).label[tr.lang])
+        except KeyError:
+            return html.escape(str(value))
+    if question.type == "multi":
+        labels = []
+        for key in value.get("selected", []):
+            try:
+                option = question.option(key)
+            except KeyError:
+                continue
+            label = option.label[tr.lang]
+            if option.with_text and value.get("other"):
+                label += f" ({value['other']})"
+            labels.append(html.escape(label))
+        return ", ".join(labels) if labels else tr.gettext("none")
+    return html.escape(str(value))
+
+
+def warning_text(tr: Translator, q: Questionnaire, warning: Warning) -> str:
+    values = {
+        key: tr.number(v) if isinstance(v, int | float) else v for key, v in warning.values.items()
+    }
+    values["field"] = q.question(warning.check.field).label[tr.lang]
+    if warning.check.other:
+        values["other"] = q.question(warning.check.other).label[tr.lang]
+    values.setdefault("min_base", tr.number(warning.check.min_base))
+    return "⚠️ " + html.escape(warning.check.message[tr.lang].format(**values))
+
+
+def render(screen: Screen, tr: Translator, config: Config) -> tuple[str, Rows]:
+    """Text and buttons for a screen; buttons carry ``r:<nonce>:<action>[:<arg>]``."""
+    _ = tr.gettext
+    n = screen.nonce
+    if screen.kind == "busy":
+        assert screen.other_person is not None and screen.report is not None
+        text = _(
+            "{name} is already filling in the report for {country}, week {week}. "
+            "You can take it over: the answers given so far are kept."
+        ).format(
+            name=html.escape(screen.other_person.display_name),
+            country=html.escape(config.country(screen.iso3)[1].name(tr.lang)),
+            week=int(screen.week[-2:]),
+        )
+        return text, [[(_("Take over the report"), f"rt:{screen.iso3}:{screen.week}")]]
+    if screen.kind == "taken_over":
+        name = screen.other_person.display_name if screen.other_person else "?"
+        return _("{name} has taken over this report. Send /report to see where it stands.").format(
+            name=html.escape(name)
+        ), []
+    if screen.kind == "pick_country":
+        suffix = ":last" if screen.week == "last" else ""
+        rows = [
+            [(config.country(iso3)[1].name(tr.lang), f"rc:{iso3}{suffix}")]
+            for iso3 in screen.countries
+        ]
+        return _("Which country do you want to report for?"), rows
+    if screen.kind in ("idle", "stale"):
+        return _("This button is no longer valid."), []
+    region, _country = config.country(screen.iso3)
+    q = region.questionnaire
+    head = f"<b>{title(tr, config, screen.iso3, screen.week)}</b>"
+    error = error_text(tr, screen.error) + "\n\n" if screen.error else ""
+    if screen.kind == "confirmed":
+        return _confirmed_text(tr, screen, head), []
+    if screen.kind in ("review", "warnings"):
+        return _review(tr, screen, q, head, error)
+    question = screen.question
+    assert question is not None
+    rows: Rows = []
+    label = html.escape(question.label[tr.lang])
+    if screen.kind == "other_text":
+        text = _("You chose “other”. Please describe what is needed:")
+        return f"{error}{head}\n{label}\n\n{text}", []
+    counter = _("Question {position} of {total}").format(
+        position=screen.position, total=screen.total
+    )
+    lines = [f"{error}{head}", counter, "", f"<b>{label}</b>"]
+    if question.hint:
+        lines.append(f"<i>{html.escape(question.hint[tr.lang])}</i>")
+    if question.type == "number":
+        lines.append(_("Type a whole number, e.g. 1 234."))
+    elif question.type == "text":
+        lines.append(
+            _("Type your answer (up to {limit} characters).").format(
+                limit=tr.number(question.max_length)
+            )
+        )
+    elif question.type == "choice":
+        rows += [[(o.label[tr.lang], f"r:{n}:c:{o.key}")] for o in question.options]
+    else:
+        chosen = set((screen.selection or {}).get("selected", []))
+        lines.append(_("Choose all that apply, then press Done."))
+        rows += [
+            [(("✅ " if o.key in chosen else "▫️ ") + o.label[tr.lang], f"r:{n}:t:{o.key}")]
+            for o in question.options
+        ]
+        rows.append([(_("Done"), f"r:{n}:d")])
+    if screen.last_week and question.key in screen.last_week:
+        lines.append(
+            _("Last week: {value}").format(
+                value=format_value(tr, question, screen.last_week[question.key])
+            )
+        )
+    if not question.required:
+        rows.append([(_("Skip"), f"r:{n}:s")])
+    if screen.offer_no_change:
+        rows.append([(_("Same as last week for measures, laboratories and needs"), f"r:{n}:nc")])
+    if screen.mode == "edit":
+        rows.append([(_("Back to the summary"), f"r:{n}:back")])
+    return "\n".join(lines), rows
+
+
+def _review(
+    tr: Translator, screen: Screen, q: Questionnaire, head: str, error: str
+) -> tuple[str, Rows]:
+    _ = tr.gettext
+    n = screen.nonce
+    lines = [f"{error}{head}", _("Please check your answers:"), ""]
+    for question in q.questions:
+        value = screen.answers.get(question.key)
+        mark = "🔸 " if question.key in screen.changed else ""
+        label = html.escape(question.label[tr.lang])
+        lines.append(f"{mark}{label}: <b>{format_value(tr, question, value)}</b>")
+    if screen.changed:
+        lines += ["", _("🔸 changed since last week")]
+    rows: Rows = [
+        [("✏️ " + question.label[tr.lang], f"r:{n}:e:{question.key}")] for question in q.questions
+    ]
+    if screen.kind == "warnings":
+        lines += ["", *(warning_text(tr, q, w) for w in screen.warnings)]
+        lines += ["", _("Correct the figure, or confirm that it is right.")]
+        rows.insert(0, [(_("The figures are right: confirm"), f"r:{n}:ok!")])
+    else:
+        label = _("Confirm and send") if screen.version == 0 else _("Confirm the amendment")
+        rows.append([("✅ " + label, f"r:{n}:ok")])
+    return "\n".join(lines), rows
+
+
+def _confirmed_text(tr: Translator, screen: Screen, head: str) -> str:
+    _ = tr.gettext
+    if screen.version <= 1:
+        text = _("Thank you! The report is confirmed and sent to the secretariat.")
+        if screen.late:
+            text += " " + _("It arrived after the deadline and is marked late.")
+    else:
+        text = _("Thank you! Your amendment is saved (version {version}).").format(
+            version=screen.version
+        )
+        if screen.after_digest:
+            text += " " + _(
+                "This week's digest was already posted, so the secretariat will see it "
+                "as a correction made after the digest."
+            )
+    text += "\n" + _("You can still correct it: send /report.")
+    return f"{head}\n\n{text}"

@@ -1,0 +1,231 @@
+"""The outbox: every proactive message as a row, written with its cause, sent by one sender.
+
+A row goes ``pending`` → ``sending`` (committed *before* the request) → ``sent`` with the
+Telegram message id, or ends ``failed`` / ``blocked``. A row still ``sending`` after a crash
+is the one message that may have gone out without being marked, so it stays due: that is
+the only way a message can be sent twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database, Row, Tx
+from storage.timeutil import from_db, to_db
+
+Buttons = Sequence[Sequence[tuple[str, str]]]
+
+_ACTIVE = "('pending', 'sending')"
+_COLS = (
+    "id, dedup_key, chat_id, kind, payload, created_at, not_before, status, attempts,"
+    " last_error, sent_at, message_id"
+)
+_MAX_CALLBACK_BYTES = 64  # Telegram refuses longer callback_data: catch it at the cause
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    dedup_key: str
+    chat_id: int
+    kind: str
+    payload: dict[str, Any]
+    created_at: datetime
+    not_before: datetime
+    status: str
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None
+    message_id: int | None
+
+    @property
+    def text(self) -> str:
+        return str(self.payload["text"])
+
+    @property
+    def parse_mode(self) -> str | None:
+        return self.payload.get("parse_mode")
+
+    @property
+    def buttons(self) -> list[list[tuple[str, str]]]:
+        """Rows of (label, callback_data); JSON turned the tuples into lists."""
+        return [[(str(b[0]), str(b[1])) for b in row] for row in self.payload.get("buttons") or []]
+
+
+def _item(r: Row) -> OutboxItem:
+    return OutboxItem(
+        id=r["id"],
+        dedup_key=r["dedup_key"],
+        chat_id=r["chat_id"],
+        kind=r["kind"],
+        payload=json.loads(r["payload"]),
+        created_at=from_db(r["created_at"]),  # type: ignore[arg-type]
+        not_before=from_db(r["not_before"]),  # type: ignore[arg-type]
+        status=r["status"],
+        attempts=r["attempts"],
+        last_error=r["last_error"],
+        sent_at=from_db(r["sent_at"]),
+        message_id=r["message_id"],
+    )
+
+
+def _check(text: str, buttons: Buttons | None) -> None:
+    """A row Telegram would refuse is a bug in its cause; fail that transaction, not the send."""
+    if not text.strip():
+        raise ValueError("outbox text is empty")
+    for row in buttons or ():
+        for label, data in row:
+            if not label or not 1 <= len(data.encode()) <= _MAX_CALLBACK_BYTES:
+                raise ValueError(f"bad button {label!r}: callback_data must be 1-64 bytes")
+
+
+async def enqueue(
+    tx: Tx,
+    now: datetime,
+    *,
+    dedup_key: str,
+    chat_id: int,
+    kind: str,
+    text: str,
+    buttons: Buttons | None = None,
+    parse_mode: str | None = "HTML",
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue one message; False if ``dedup_key`` was queued before (then nothing changes)."""
+    _check(text, buttons)
+    payload: dict[str, Any] = {"text": text, "parse_mode": parse_mode}
+    if buttons:
+        payload["buttons"] = [[[label, data] for label, data in row] for row in buttons]
+    n = await tx.execute_rowcount(
+        "INSERT INTO outbox (dedup_key, chat_id, kind, payload, created_at, not_before)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedup_key) DO NOTHING",
+        (
+            dedup_key,
+            chat_id,
+            kind,
+            json.dumps(payload, ensure_ascii=False),
+            to_db(now),
+            to_db(not_before or now),
+        ),
+    )
+    return n > 0
+
+
+async def due(
+    db: Database | Tx, now: datetime, limit: int, *, one_per_chat: bool = False
+) -> list[OutboxItem]:
+    """Rows to send now, oldest first; ``sending`` ones are left from a crash and go again.
+
+    ``one_per_chat`` gives only each chat's earliest due row: what a paced sender can send
+    next without reordering a chat's messages.
+    """
+    where = f"status IN {_ACTIVE} AND not_before <= ?"
+    if one_per_chat:
+        where = f"id IN (SELECT min(id) FROM outbox WHERE {where} GROUP BY chat_id)"
+    rows = await db.fetchall(
+        f"SELECT {_COLS} FROM outbox WHERE {where} ORDER BY not_before, id LIMIT ?",
+        (to_db(now), limit),
+    )
+    return [_item(r) for r in rows]
+
+
+async def due_count(db: Database | Tx, now: datetime) -> int:
+    return int(
+        await db.fetchval(
+            f"SELECT count(*) FROM outbox WHERE status IN {_ACTIVE} AND not_before <= ?",
+            (to_db(now),),
+        )
+    )
+
+
+async def sending_count(db: Database | Tx) -> int:
+    """Rows caught in flight by a crash (reported at start-up)."""
+    return int(await db.fetchval("SELECT count(*) FROM outbox WHERE status = 'sending'"))
+
+
+async def mark_sending(tx: Tx, item_id: int) -> bool:
+    """Claim a row just before its request and count the attempt; False if no longer active.
+
+    Committed before the request goes out, so a crash leaves evidence of the message in flight.
+    """
+    n = await tx.execute_rowcount(
+        f"UPDATE outbox SET status = 'sending', attempts = attempts + 1"
+        f" WHERE id = ? AND status IN {_ACTIVE}",
+        (item_id,),
+    )
+    return n > 0
+
+
+claim = mark_sending
+
+
+async def mark_sent(tx: Tx, now: datetime, item_id: int, message_id: int) -> None:
+    await tx.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ? WHERE id = ?",
+        (to_db(now), message_id, item_id),
+    )
+
+
+async def mark_failed(tx: Tx, item_id: int, error: str) -> None:
+    """Give up on the row (Telegram refused it, or retries ran out); it is kept for the record."""
+    await tx.execute(
+        "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?", (error, item_id)
+    )
+
+
+async def mark_blocked(tx: Tx, item_id: int, error: str) -> None:
+    """The recipient blocked the bot (403): never retried; the person is marked separately."""
+    await tx.execute(
+        "UPDATE outbox SET status = 'blocked', last_error = ? WHERE id = ?", (error, item_id)
+    )
+
+
+async def retry_later(tx: Tx, item_id: int, not_before: datetime, error: str) -> None:
+    """Back to ``pending`` until ``not_before`` (network trouble: the attempt counts)."""
+    await tx.execute(
+        "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ? WHERE id = ?",
+        (to_db(not_before), error, item_id),
+    )
+
+
+async def release(tx: Tx, item_id: int, error: str) -> None:
+    """Back to ``pending`` now, the attempt not counted: a 429 or a chat migration is not
+    the row's fault, and it must not use up the row's retries."""
+    await tx.execute(
+        "UPDATE outbox SET status = 'pending', last_error = ?,"
+        " attempts = max(attempts - 1, 0) WHERE id = ?",
+        (error, item_id),
+    )
+
+
+async def retarget(tx: Tx, old_chat_id: int, new_chat_id: int) -> int:
+    """A group became a supergroup: its unsent rows follow it to the new chat id."""
+    return await tx.execute_rowcount(
+        f"UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND status IN {_ACTIVE}",
+        (new_chat_id, old_chat_id),
+    )
+
+
+async def pending_count(db: Database | Tx) -> int:
+    """Rows not yet sent or given up, due or not."""
+    return int(await db.fetchval(f"SELECT count(*) FROM outbox WHERE status IN {_ACTIVE}"))
+
+
+async def get(db: Database | Tx, item_id: int) -> OutboxItem | None:
+    row = await db.fetchone(f"SELECT {_COLS} FROM outbox WHERE id = ?", (item_id,))
+    return None if row is None else _item(row)
+
+
+async def by_dedup_key(db: Database | Tx, dedup_key: str) -> OutboxItem | None:
+    row = await db.fetchone(f"SELECT {_COLS} FROM outbox WHERE dedup_key = ?", (dedup_key,))
+    return None if row is None else _item(row)
+
+
+async def by_kind(db: Database | Tx, kind: str) -> list[OutboxItem]:
+    """Every row of a kind in queue order (tests and the status command)."""
+    rows = await db.fetchall(f"SELECT {_COLS} FROM outbox WHERE kind = ? ORDER BY id", (kind,))
+    return [_item(r) for r in rows]

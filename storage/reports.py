@@ -1,0 +1,297 @@
+"""Weekly reports: the working answers, confirmed versions, and the editing sessions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database, Row, Tx
+from storage.timeutil import from_db, to_db
+
+
+@dataclass(frozen=True)
+class Report:
+    id: int
+    iso3: str
+    week: str
+    questionnaire_version: int
+    editor: int | None
+    editor_since: datetime | None
+    version: int
+    first_confirmed_at: datetime | None
+    late: bool
+
+    @property
+    def confirmed(self) -> bool:
+        return self.version > 0
+
+
+@dataclass(frozen=True)
+class Version:
+    report_id: int
+    version: int
+    answers: dict[str, Any]
+    confirmed_by: int
+    confirmed_at: datetime
+    late: bool
+    after_digest: bool
+    warnings: list[str]
+
+
+@dataclass(frozen=True)
+class Session:
+    tg_id: int
+    report_id: int | None
+    step: str | None
+    mode: str
+    data: dict[str, Any]
+    nonce: int
+
+
+def _report(r: Row) -> Report:
+    return Report(
+        id=r["id"],
+        iso3=r["iso3"],
+        week=r["week"],
+        questionnaire_version=r["questionnaire_version"],
+        editor=r["editor"],
+        editor_since=from_db(r["editor_since"]),
+        version=r["version"],
+        first_confirmed_at=from_db(r["first_confirmed_at"]),
+        late=bool(r["late"]),
+    )
+
+
+def _version(r: Row) -> Version:
+    return Version(
+        report_id=r["report_id"],
+        version=r["version"],
+        answers=json.loads(r["answers"]),
+        confirmed_by=r["confirmed_by"],
+        confirmed_at=from_db(r["confirmed_at"]),  # type: ignore[arg-type]
+        late=bool(r["late"]),
+        after_digest=bool(r["after_digest"]),
+        warnings=json.loads(r["warnings"]) if r["warnings"] else [],
+    )
+
+
+# --- reports ----------------------------------------------------------------------------
+
+
+async def get_or_create(tx: Tx, now: datetime, iso3: str, week: str, qversion: int) -> Report:
+    await tx.execute(
+        "INSERT INTO reports (iso3, week, questionnaire_version, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(iso3, week) DO NOTHING",
+        (iso3, week, qversion, to_db(now), to_db(now)),
+    )
+    report = await find(tx, iso3, week)
+    assert report is not None
+    return report
+
+
+async def find(db: Database | Tx, iso3: str, week: str) -> Report | None:
+    row = await db.fetchone("SELECT * FROM reports WHERE iso3 = ? AND week = ?", (iso3, week))
+    return None if row is None else _report(row)
+
+
+async def get(db: Database | Tx, report_id: int) -> Report | None:
+    row = await db.fetchone("SELECT * FROM reports WHERE id = ?", (report_id,))
+    return None if row is None else _report(row)
+
+
+async def for_week(db: Database | Tx, week: str) -> list[Report]:
+    rows = await db.fetchall("SELECT * FROM reports WHERE week = ? ORDER BY iso3", (week,))
+    return [_report(r) for r in rows]
+
+
+async def set_editor(tx: Tx, now: datetime, report_id: int, tg_id: int | None) -> None:
+    await tx.execute(
+        "UPDATE reports SET editor = ?, editor_since = ?, updated_at = ? WHERE id = ?",
+        (tg_id, to_db(now) if tg_id else None, to_db(now), report_id),
+    )
+
+
+async def confirmed_weeks(db: Database | Tx, iso3: str, limit: int = 8) -> list[Report]:
+    rows = await db.fetchall(
+        "SELECT * FROM reports WHERE iso3 = ? AND version > 0 ORDER BY week DESC LIMIT ?",
+        (iso3, limit),
+    )
+    return [_report(r) for r in rows]
+
+
+# --- answers (the working copy) ---------------------------------------------------------
+
+
+async def answers(db: Database | Tx, report_id: int) -> dict[str, Any]:
+    rows = await db.fetchall("SELECT key, value FROM answers WHERE report_id = ?", (report_id,))
+    return {r["key"]: json.loads(r["value"]) if r["value"] is not None else None for r in rows}
+
+
+async def answer_meta(db: Database | Tx, report_id: int) -> dict[str, tuple[int, datetime]]:
+    rows = await db.fetchall(
+        "SELECT key, answered_by, answered_at FROM answers WHERE report_id = ?", (report_id,)
+    )
+    return {r["key"]: (r["answered_by"], from_db(r["answered_at"])) for r in rows}  # type: ignore[misc]
+
+
+async def put_answer(tx: Tx, now: datetime, report_id: int, key: str, value: Any, by: int) -> None:
+    await tx.execute(
+        "INSERT INTO answers (report_id, key, value, answered_by, answered_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(report_id, key) DO UPDATE SET"
+        " value = excluded.value, answered_by = excluded.answered_by,"
+        " answered_at = excluded.answered_at",
+        (report_id, key, None if value is None else json.dumps(value), by, to_db(now)),
+    )
+    await tx.execute("UPDATE reports SET updated_at = ? WHERE id = ?", (to_db(now), report_id))
+
+
+async def replace_answers(
+    tx: Tx, now: datetime, report_id: int, values: dict[str, Any], by: int
+) -> None:
+    await tx.execute("DELETE FROM answers WHERE report_id = ?", (report_id,))
+    for key, value in values.items():
+        await put_answer(tx, now, report_id, key, value, by)
+
+
+# --- confirmed versions -----------------------------------------------------------------
+
+
+async def add_version(
+    tx: Tx,
+    now: datetime,
+    report: Report,
+    values: dict[str, Any],
+    by: int,
+    *,
+    late: bool,
+    after_digest: bool,
+    warnings: list[str],
+) -> int:
+    version = report.version + 1
+    await tx.execute(
+        "INSERT INTO report_versions (report_id, version, answers, confirmed_by, confirmed_at,"
+        " late, after_digest, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            report.id,
+            version,
+            json.dumps(values, sort_keys=True),
+            by,
+            to_db(now),
+            int(late),
+            int(after_digest),
+            json.dumps(warnings) if warnings else None,
+        ),
+    )
+    await tx.execute(
+        "UPDATE reports SET version = ?, first_confirmed_at = COALESCE(first_confirmed_at, ?),"
+        " late = CASE WHEN version = 0 THEN ? ELSE late END, editor = NULL,"
+        " editor_since = NULL, updated_at = ? WHERE id = ?",
+        (version, to_db(now), int(late), to_db(now), report.id),
+    )
+    return version
+
+
+async def versions(db: Database | Tx, report_id: int) -> list[Version]:
+    rows = await db.fetchall(
+        "SELECT * FROM report_versions WHERE report_id = ? ORDER BY version", (report_id,)
+    )
+    return [_version(r) for r in rows]
+
+
+async def latest_version(db: Database | Tx, report_id: int) -> Version | None:
+    row = await db.fetchone(
+        "SELECT * FROM report_versions WHERE report_id = ? ORDER BY version DESC LIMIT 1",
+        (report_id,),
+    )
+    return None if row is None else _version(row)
+
+
+async def confirmed_answers(db: Database | Tx, iso3: str, week: str) -> dict[str, Any] | None:
+    """The report of a country and week: its latest confirmed version's answers."""
+    row = await db.fetchone(
+        "SELECT v.answers FROM report_versions v JOIN reports r ON r.id = v.report_id"
+        " WHERE r.iso3 = ? AND r.week = ? ORDER BY v.version DESC LIMIT 1",
+        (iso3, week),
+    )
+    return None if row is None else json.loads(row[0])
+
+
+# --- sessions ---------------------------------------------------------------------------
+
+
+async def session(db: Database | Tx, tg_id: int) -> Session | None:
+    row = await db.fetchone("SELECT * FROM sessions WHERE tg_id = ?", (tg_id,))
+    if row is None:
+        return None
+    return Session(
+        tg_id=row["tg_id"],
+        report_id=row["report_id"],
+        step=row["step"],
+        mode=row["mode"],
+        data=json.loads(row["data"]) if row["data"] else {},
+        nonce=row["nonce"],
+    )
+
+
+async def set_session(
+    tx: Tx,
+    now: datetime,
+    tg_id: int,
+    report_id: int | None,
+    step: str | None,
+    mode: str = "fill",
+    data: dict[str, Any] | None = None,
+) -> int:
+    """Move the person to a new screen; returns the new nonce for its buttons."""
+    await tx.execute(
+        "INSERT INTO sessions (tg_id, report_id, step, mode, data, nonce, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT(tg_id) DO UPDATE SET"
+        " report_id = excluded.report_id, step = excluded.step, mode = excluded.mode,"
+        " data = excluded.data, nonce = sessions.nonce + 1, updated_at = excluded.updated_at",
+        (tg_id, report_id, step, mode, json.dumps(data) if data else None, to_db(now)),
+    )
+    return int(await tx.fetchval("SELECT nonce FROM sessions WHERE tg_id = ?", (tg_id,)))
+
+
+async def sessions_on(db: Database | Tx, report_id: int) -> list[Session]:
+    rows = await db.fetchall("SELECT tg_id FROM sessions WHERE report_id = ?", (report_id,))
+    found = [await session(db, r[0]) for r in rows]
+    return [s for s in found if s is not None]
+
+
+# --- scheduler marks, digests -----------------------------------------------------------
+
+
+async def mark_event(tx: Tx, now: datetime, iso3: str, week: str, event: str) -> bool:
+    """Record a cycle step; False if it was already done (so it is never done twice)."""
+    n = await tx.execute_rowcount(
+        "INSERT INTO cycle_events (iso3, week, event, at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        (iso3, week, event, to_db(now)),
+    )
+    return n == 1
+
+
+async def events(db: Database | Tx, iso3: str, week: str) -> set[str]:
+    rows = await db.fetchall(
+        "SELECT event FROM cycle_events WHERE iso3 = ? AND week = ?", (iso3, week)
+    )
+    return {r[0] for r in rows}
+
+
+async def digest_posted(db: Database | Tx, region_key: str, week: str) -> bool:
+    return (
+        await db.fetchval(
+            "SELECT 1 FROM digests WHERE region_key = ? AND week = ?", (region_key, week)
+        )
+        is not None
+    )
+
+
+async def mark_digest_posted(tx: Tx, now: datetime, region_key: str, week: str) -> None:
+    await tx.execute(
+        "INSERT INTO digests (region_key, week, posted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        (region_key, week, to_db(now)),
+    )

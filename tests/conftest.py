@@ -1,0 +1,47 @@
+"""Fixtures: a real sandbox Bot API server on loopback, a real config, a real SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.config import Config, load_config
+from bot.sandbox import Sandbox
+from tests.support import ADMIN_ID, BotEnv
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    """The shipped config.toml with the database in a temp dir and one bootstrap admin."""
+    import dataclasses
+
+    cfg = load_config(ROOT / "config.toml", {"NFPBOT_DB": str(tmp_path / "nfpbot.sqlite3")})
+    return dataclasses.replace(cfg, admins=(ADMIN_ID,))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # Tuesday 2026-11-24 12:00 UTC: mid-week, nothing due
+    return FakeClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    async with Sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture
+async def env(sandbox: Sandbox, config: Config, clock: FakeClock) -> AsyncIterator[BotEnv]:
+    bot_env = BotEnv(sandbox, config, clock)
+    await bot_env.start()
+    try:
+        yield bot_env
+    finally:
+        await bot_env.stop()
