@@ -10,7 +10,7 @@ from bot import people
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.people import NotAllowed
-from handlers.common import answer_query, edit, keyboard, reader, reply
+from handlers.common import answer_query, drop_keyboard, edit, keyboard, reader, reply
 from handlers.onboarding import STALE_BUTTON
 
 KIND_ALIASES = {
@@ -111,7 +111,7 @@ async def invite_kind_chosen(update: Update, context: BotContext) -> None:
         await answer_query(update, tr.gettext(STALE_BUTTON), alert=True)
         return
     await answer_query(update)
-    await update.callback_query.edit_message_reply_markup(None)  # type: ignore[union-attr]
+    await drop_keyboard(update)
     await _send_invite(update, context, tr, iso3, kind)
 
 

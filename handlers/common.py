@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update, User
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 
 from bot.context import BotContext
 from bot.i18n import Translator, pick_language, translator
@@ -61,6 +62,18 @@ async def edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = 
     await query.edit_message_text(
         text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
     )
+
+
+async def drop_keyboard(update: Update) -> None:
+    """Remove the buttons of the message whose button was pressed (already gone is fine)."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as err:
+        if "not modified" not in err.message and "not found" not in err.message:
+            raise
 
 
 async def answer_query(update: Update, text: str | None = None, *, alert: bool = False) -> None:

@@ -10,7 +10,7 @@ from bot import followups
 from bot.context import BotContext
 from bot.followups import FollowupError, Reply
 from bot.i18n import Translator
-from handlers.common import answer_query, keyboard, reader, reply
+from handlers.common import answer_query, drop_keyboard, keyboard, reader, reply
 from handlers.report_views import error_text, format_value
 
 
@@ -202,7 +202,7 @@ async def delegate_until_chosen(update: Update, context: BotContext) -> None:
         await answer_query(update, tr.gettext("This button is no longer valid."), alert=True)
         return
     await answer_query(update)
-    await update.callback_query.edit_message_reply_markup(None)  # type: ignore[union-attr]
+    await drop_keyboard(update)
     await reply(
         update,
         tr.gettext(

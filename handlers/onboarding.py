@@ -11,7 +11,7 @@ from bot import people
 from bot.context import BotContext
 from bot.i18n import N_, Translator, translator
 from bot.people import InviteRefused, Role
-from handlers.common import answer_query, keyboard, reader, reply, user_info
+from handlers.common import answer_query, drop_keyboard, keyboard, reader, reply, user_info
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ async def language_chosen(update: Update, context: BotContext) -> None:
     tr = translator(code)
     await answer_query(update)
     if query.message is not None:
-        await query.edit_message_reply_markup(None)
+        await drop_keyboard(update)
     text = tr.gettext("From now on I will write to you in English.")
     if first_choice:
         role = await people.role_of(svc, person.tg_id)

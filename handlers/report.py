@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
 
 from bot import followups, reports
@@ -9,7 +11,7 @@ from bot.context import BotContext
 from bot.reports import NotAnNfp, Screen
 from handlers import fallback
 from handlers import followups as followup_views
-from handlers.common import answer_query, keyboard, reader, reply
+from handlers.common import answer_query, drop_keyboard, keyboard, reader, reply
 from handlers.report_views import error_text, render
 
 
@@ -66,7 +68,7 @@ async def open_from_button(update: Update, context: BotContext) -> None:
         await answer_query(update, tr.gettext("This button is no longer valid."), alert=True)
         return
     await answer_query(update)
-    await query.edit_message_reply_markup(None)
+    await drop_keyboard(update)
     await show(update, context, screen)
 
 
@@ -92,13 +94,13 @@ async def button(update: Update, context: BotContext) -> None:
         )
         await answer_query(update, text)
         return
-    await answer_query(update)
     if screen.hint == "toggled":
         _, rows = render(screen, tr, context.svc.config)
-        await query.edit_message_reply_markup(keyboard(rows))
+        await asyncio.gather(answer_query(update), query.edit_message_reply_markup(keyboard(rows)))
         return
-    await query.edit_message_reply_markup(None)
-    await show(update, context, screen)
+    # one round trip, not three: the toast, the old keyboard's removal and the next screen
+    # go out together (the next screen is what the NFP waits for)
+    await asyncio.gather(answer_query(update), drop_keyboard(update), show(update, context, screen))
 
 
 async def text(update: Update, context: BotContext) -> None:

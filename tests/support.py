@@ -52,7 +52,8 @@ class BotEnv:
         return self.sandbox.user(ADMIN_ID, "Secretariat", username="secretariat")
 
     async def say(self, user: SimUser, text: str) -> SentMessage:
-        """Send text and return the bot's next message in that chat."""
+        """Send text and return the bot's reply (whatever arrived before is dropped)."""
+        user.drain()
         await user.send(text)
         return await user.next_message()
 
@@ -63,5 +64,84 @@ class BotEnv:
             user.drain()
 
     async def press(self, user: SimUser, button: str) -> SentMessage:
+        """Press a button and return the bot's next message or edit in that chat."""
+        user.drain()
         await user.press(button)
         return await user.next_message()
+
+
+async def next_sent(user: SimUser, timeout: float = 5.0) -> SentMessage:
+    """The next *new* message in the chat (edits of older ones are skipped)."""
+    while True:
+        msg = await user.next_message(timeout)
+        if msg.kind == "sent":
+            return msg
+
+
+SKIP = object()
+
+# A complete week in English, in the questionnaire's order (labels of config.toml).
+ANSWERS_EN: dict[str, object] = {
+    "new_cases": "1 234",
+    "new_deaths": "5",
+    "tests": SKIP,
+    "hospitalised": "40",
+    "measures": "Targeted measures",
+    "lab_capacity": "Adequate",
+    "needs": ["Test kits", "Disinfectants"],
+    "training": SKIP,
+    "developments": "Vaccination of health workers started.",
+}
+
+
+async def answer_all(
+    env: BotEnv,
+    user: SimUser,
+    answers: dict[str, object],
+    *,
+    skip_label: str = "Skip",
+    done_label: str = "Done",
+) -> SentMessage:
+    """Answer questions in order from the current one; return the screen after the last."""
+    q = env.config.regions[0].questionnaire
+    msg: SentMessage | None = None
+    for key, value in answers.items():
+        question = q.question(key)
+        if value is SKIP:
+            await user.press(skip_label)
+        elif question.type in ("number", "text"):
+            await user.send(str(value))
+        elif question.type == "choice":
+            await user.press(str(value))
+        else:
+            for label in value:  # type: ignore[union-attr]
+                await user.press("▫️ " + label)
+                edited = await user.next_message()
+                assert edited.kind == "edited"
+            await user.press(done_label)
+        msg = await next_sent(user)
+    assert msg is not None
+    return msg
+
+
+async def make_nfp(
+    env: BotEnv, user_id: int, iso3: str, lang: str = "en", kind: str = "main", name: str = "NFP"
+) -> SimUser:
+    """An onboarded NFP (the onboarding conversation itself is tested in test_onboarding)."""
+    from bot import people
+
+    user = env.sandbox.user(user_id, name, language_code=lang)
+    invite = await people.create_invite(env.svc, ADMIN_ID, iso3, kind)
+    await people.redeem_invite(env.svc, people.UserInfo(user_id, name), invite.code)
+    await people.set_language(env.svc, user_id, lang)
+    return user
+
+
+async def deliver(env: BotEnv) -> None:
+    """Run the cycle now and wait until the outbox has sent everything due."""
+    from bot.schedule import tick
+
+    await tick(env.svc)
+    sender = env.app.bot_data["outbox"][0]  # type: ignore[union-attr]
+    await sender.drain(timeout=20)
+    await env.sandbox.settle()

@@ -100,7 +100,7 @@ def test_shipped_schedule(shipped) -> None:
     assert schedule.reminders == (WeeklyTime(1, dt.time(9)), dt.timedelta(hours=2))
     assert schedule.deadline == WeeklyTime(2, dt.time(18))
     assert str(schedule.digest) == "Thu 10:00"
-    assert schedule.alternates_after == dt.timedelta(hours=24)
+    assert schedule.alternates_after == dt.timedelta(hours=30)
     assert schedule.secretariat_after == dt.timedelta(0)
 
 
