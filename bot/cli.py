@@ -139,6 +139,7 @@ def _run(args: argparse.Namespace) -> None:
 
     setup_logging(config.log_level, token=token)
 
+    import logging
     import signal
 
     from telegram import Update
@@ -146,6 +147,10 @@ def _run(args: argparse.Namespace) -> None:
 
     from bot.app import DEFAULT_CONCURRENCY, Options, build_application
 
+    # PTB logs a rejected token with a traceback; the one line below says it better
+    logging.getLogger("telegram.ext").addFilter(
+        lambda record: not (record.exc_info and isinstance(record.exc_info[1], InvalidToken))
+    )
     options = Options(base_url=args.api_url, concurrency=args.concurrency or DEFAULT_CONCURRENCY)
     app = build_application(config, token, options)
     try:

@@ -7,6 +7,7 @@ refusals are exceptions carrying a reason that handlers turn into a localized me
 from __future__ import annotations
 
 import enum
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,8 @@ from bot.services import Services
 from storage import audit, invites, people
 from storage.invites import Invite
 from storage.people import Assignment, Person
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ async def register(svc: Services, user: UserInfo) -> Person:
         await people.upsert(tx, now, user.id, user.first_name, user.last_name, user.username)
         if not existed:
             await audit.record(tx, now, user.id, "register")
+            log.info("new person %s (%s) registered", user.id, user.first_name)
         person = await people.get(tx, user.id)
     assert person is not None
     return person

@@ -48,7 +48,11 @@ class Database:
         await conn.execute("PRAGMA synchronous=NORMAL")
         db = cls(conn, path)
         if migrate:
-            await db.migrate()
+            try:
+                await db.migrate()
+            except BaseException:
+                await conn.close()
+                raise
         return db
 
     async def close(self) -> None:

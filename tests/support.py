@@ -70,7 +70,7 @@ class BotEnv:
         return await user.next_message()
 
 
-async def next_sent(user: SimUser, timeout: float = 5.0) -> SentMessage:
+async def next_sent(user: SimUser, timeout: float = 5.0) -> SentMessage:  # noqa: ASYNC109
     """The next *new* message in the chat (edits of older ones are skipped)."""
     while True:
         msg = await user.next_message(timeout)

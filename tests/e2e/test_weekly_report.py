@@ -14,7 +14,6 @@ from bot.clock import FakeClock
 from storage import audit
 from storage import reports as store
 from tests.support import (
-    ADMIN_ID,
     ANSWERS_EN,
     SKIP,
     BotEnv,
@@ -130,16 +129,13 @@ async def test_a_whole_week_in_three_timezones(env: BotEnv) -> None:
 async def test_bad_input_is_explained_and_loses_nothing(env: BotEnv) -> None:
     nfp = await make_nfp(env, 811, "KGZ")
     await nfp.send("/report")
-    question = await next_sent(nfp)
+    await next_sent(nfp)
     for bad, expected in [
         ("12a", "not a whole number"),
         ("-5", "cannot be negative"),
         ("12.5", "without decimals"),
         ("99999999999", "more than 10,000,000"),
-        ("", None),
     ]:
-        if not bad:
-            continue
         reply = await env.say(nfp, bad)
         assert expected in reply.text, reply.text
         assert "Question 1 of 9" in reply.text  # the same question again
@@ -229,7 +225,7 @@ async def test_two_nfps_of_one_country_take_over_explicitly(env: BotEnv) -> None
     assert entry.actor == 832
 
 
-async def confirm_report(env: BotEnv, nfp, answers=ANSWERS_EN) -> None:  # noqa: ANN001
+async def confirm_report(env: BotEnv, nfp, answers=ANSWERS_EN) -> None:
     await nfp.send("/report")
     await next_sent(nfp)
     await answer_all(env, nfp, answers)

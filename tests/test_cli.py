@@ -1,0 +1,138 @@
+"""The ``nfpbot`` command line, run as a real subprocess (against the sandbox for ``run``)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NFPBOT_")}
+    env["NFPBOT_DB"] = str(tmp_path / "cli.sqlite3")
+    env.update(extra)
+    return env
+
+
+def nfpbot(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_help_lists_every_command(tmp_path: Path) -> None:
+    result = nfpbot("--help", env=env_for(tmp_path))
+    assert result.returncode == 0
+    for command in ("run", "check-config", "migrate", "admin"):
+        assert command in result.stdout
+
+
+def test_check_config_accepts_the_shipped_file(tmp_path: Path) -> None:
+    result = nfpbot("check-config", env=env_for(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "1 region(s), 8 countries" in result.stdout
+
+
+def test_a_bad_config_fails_with_one_line_naming_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        (ROOT / "config.toml").read_text().replace('"Asia/Bishkek"', '"Asia/Bishkekk"'),
+        encoding="utf-8",
+    )
+    for args in (("--config", str(bad), "check-config"), ("--config", str(bad), "run")):
+        result = nfpbot(*args, env=env_for(tmp_path, NFPBOT_TOKEN="1:x"))
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in result.stderr
+        assert "KGZ" in lines[0] and "timezone" in lines[0] and "Asia/Bishkekk" in lines[0]
+    result = nfpbot("check-config", env=env_for(tmp_path, NFPBOT_CONFIG=str(bad)))
+    assert result.returncode == 2 and "Asia/Bishkekk" in result.stderr
+
+
+def test_run_without_a_token_explains_in_one_line(tmp_path: Path) -> None:
+    result = nfpbot("run", env=env_for(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "NFPBOT_TOKEN is not set" in result.stderr and "BotFather" in result.stderr
+
+
+def test_admin_add_list_remove(tmp_path: Path) -> None:
+    env = env_for(tmp_path)
+    assert "123456 is now an administrator" in nfpbot("admin", "add", "123456", env=env).stdout
+    assert "123456\tcli" in nfpbot("admin", "list", env=env).stdout
+    assert "123456 removed" in nfpbot("admin", "remove", "123456", env=env).stdout
+    assert nfpbot("admin", "add", "-5", env=env).returncode == 2
+
+
+def debug_config(tmp_path: Path) -> Path:
+    path = tmp_path / "debug.toml"
+    path.write_text(
+        (ROOT / "config.toml").read_text().replace('log_level = "INFO"', 'log_level = "DEBUG"'),
+        encoding="utf-8",
+    )
+    return path
+
+
+async def start_bot(tmp_path: Path, sb: Sandbox, token: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--config",
+        str(debug_config(tmp_path)),
+        "run",
+        "--api-url",
+        sb.base_url,
+        env=env_for(tmp_path, NFPBOT_TOKEN=token),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def test_run_with_a_rejected_token_explains_in_one_line(tmp_path: Path) -> None:
+    async with Sandbox() as sb:
+        proc = await start_bot(tmp_path, sb, "999:not-the-sandbox-token")
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1
+    last = err.decode().strip().splitlines()[-1]
+    assert last.startswith("nfpbot: Telegram rejected the token")
+    assert "Traceback" not in err.decode()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_run_polls_answers_and_stops_cleanly_without_logging_the_token(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    async with Sandbox() as sb:
+        proc = await start_bot(tmp_path, sb, sb.token)
+        try:
+            user = sb.user(4242, "Ann")
+            for _ in range(200):  # until the bot polls
+                if sb.calls_to("getUpdates"):
+                    break
+                await asyncio.sleep(0.05)
+            await user.send("/start")
+            reply = await user.next_message(timeout=15)
+            assert "choose your language" in reply.text
+        finally:
+            proc.send_signal(sig)
+            out, err = await asyncio.wait_for(proc.communicate(), 30)
+    log = out.decode() + err.decode()
+    assert proc.returncode == 0, log
+    assert "started as @nfpbot_sandbox_bot" in log and log.rstrip().endswith("stopped")
+    assert sb.token not in log and sb.token.split(":")[1] not in log
+    assert "getUpdates" in log  # DEBUG logs mention requests, but never the URL's token
