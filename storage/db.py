@@ -22,7 +22,25 @@ Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
 
 
-class Database:
+class _Reads:
+    """Read helpers shared by the connection and a transaction (reads see the tx's writes)."""
+
+    _conn: aiosqlite.Connection
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        async with self._conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
+class Database(_Reads):
     """A single aiosqlite connection with explicit transactions.
 
     Named query functions in the ``storage`` modules take a ``Database`` (for reads) or a
@@ -68,18 +86,6 @@ class Database:
         assert row is not None
         return int(row[0])
 
-    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        async with self._conn.execute(sql, params) as cur:
-            return await cur.fetchone()
-
-    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self._conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
-
-    async def fetchval(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
-
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """``BEGIN IMMEDIATE`` … ``COMMIT`` under the write lock; rolls back on any error."""
@@ -102,7 +108,7 @@ class Database:
             await dest.close()
 
 
-class Tx:
+class Tx(_Reads):
     """The statements of one write transaction (also readable: reads see its own writes)."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -119,15 +125,3 @@ class Tx:
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         await self._conn.executemany(sql, rows)
-
-    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        async with self._conn.execute(sql, params) as cur:
-            return await cur.fetchone()
-
-    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self._conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
-
-    async def fetchval(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
