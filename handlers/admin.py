@@ -9,8 +9,7 @@ from telegram import Update
 from bot import people
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.people import NotAllowed
-from handlers.common import answer_query, drop_keyboard, edit, keyboard, reader, reply
+from handlers.common import admin_only, answer_query, drop_keyboard, edit, keyboard, reader, reply
 from handlers.onboarding import STALE_BUTTON
 
 KIND_ALIASES = {
@@ -22,25 +21,16 @@ KIND_ALIASES = {
 }
 
 
-def not_admin_text(tr: Translator) -> str:
-    return tr.gettext("This command is for the secretariat's administrators only.")
-
-
 def _kind_label(tr: Translator, kind: str) -> str:
     return tr.gettext("main") if kind == "main" else tr.gettext("alternate")
 
 
+@admin_only("invite")
 async def invite(update: Update, context: BotContext) -> None:
     """``/invite ISO3 [alternate]``, or no argument to pick the country from buttons."""
     tr = await reader(update, context)
     svc = context.svc
-    admin_id = update.effective_user.id  # type: ignore[union-attr]
     args = context.args or []
-    try:
-        await people.require_admin(svc, admin_id, "invite")
-    except NotAllowed:
-        await reply(update, not_admin_text(tr))
-        return
     if not args:
         rows, row = [], []
         for region in svc.config.regions:
@@ -72,17 +62,14 @@ async def invite(update: Update, context: BotContext) -> None:
     await _send_invite(update, context, tr, iso3, kind)
 
 
+@admin_only("invite")
 async def invite_country_chosen(update: Update, context: BotContext) -> None:
     """``invc:ISO3`` button: ask main or alternate."""
     tr = await reader(update, context)
     data = update.callback_query.data  # type: ignore[union-attr]
     iso3 = data.split(":", 1)[1]  # type: ignore[union-attr]
     try:
-        await people.require_admin(context.svc, update.effective_user.id, "invite")  # type: ignore[union-attr]
         _, country = context.svc.config.country(iso3)
-    except NotAllowed:
-        await answer_query(update, not_admin_text(tr), alert=True)
-        return
     except KeyError:
         await answer_query(update, tr.gettext(STALE_BUTTON), alert=True)
         return
@@ -103,6 +90,7 @@ async def invite_country_chosen(update: Update, context: BotContext) -> None:
     )
 
 
+@admin_only("invite")
 async def invite_kind_chosen(update: Update, context: BotContext) -> None:
     """``inv:ISO3:kind`` button: create the invitation."""
     tr = await reader(update, context)
@@ -121,9 +109,6 @@ async def _send_invite(
     svc = context.svc
     try:
         inv = await people.create_invite(svc, update.effective_user.id, iso3, kind)  # type: ignore[union-attr]
-    except NotAllowed:
-        await reply(update, not_admin_text(tr))
-        return
     except KeyError:
         await reply(update, tr.gettext(STALE_BUTTON))
         return
@@ -146,15 +131,12 @@ async def _send_invite(
     await reply(update, f"{text}\n\n{html.escape(link)}")
 
 
+@admin_only("nfps")
 async def nfps(update: Update, context: BotContext) -> None:
     tr = await reader(update, context)
     svc = context.svc
-    try:
-        assignments = await people.nfps(svc, update.effective_user.id)  # type: ignore[union-attr]
-        pending = await people.pending_invites(svc, update.effective_user.id)  # type: ignore[union-attr]
-    except NotAllowed:
-        await reply(update, not_admin_text(tr))
-        return
+    assignments = await people.nfps(svc, update.effective_user.id)  # type: ignore[union-attr]
+    pending = await people.pending_invites(svc, update.effective_user.id)  # type: ignore[union-attr]
     lines: list[str] = []
     for region in svc.config.regions:
         lines.append(f"<b>{html.escape(region.name[tr.lang])}</b>")
@@ -187,17 +169,13 @@ async def nfps(update: Update, context: BotContext) -> None:
     await reply(update, "\n".join(lines).strip())
 
 
+@admin_only("revoke")
 async def revoke(update: Update, context: BotContext) -> None:
     """List NFPs and unused invitations as buttons; a press asks for confirmation."""
     tr = await reader(update, context)
     svc = context.svc
-    try:
-        await people.require_admin(svc, update.effective_user.id, "revoke")  # type: ignore[union-attr]
-        assignments = await people.nfps(svc, update.effective_user.id)  # type: ignore[union-attr]
-        pending = await people.pending_invites(svc, update.effective_user.id)  # type: ignore[union-attr]
-    except NotAllowed:
-        await reply(update, not_admin_text(tr))
-        return
+    assignments = await people.nfps(svc, update.effective_user.id)  # type: ignore[union-attr]
+    pending = await people.pending_invites(svc, update.effective_user.id)  # type: ignore[union-attr]
     rows = [
         [(f"{a.iso3} · {a.person.display_name} ({_kind_label(tr, a.kind)})", f"rv:a:{a.id}")]
         for a in assignments
@@ -219,6 +197,7 @@ async def revoke(update: Update, context: BotContext) -> None:
     await reply(update, tr.gettext("Whom do you want to remove?"), keyboard(rows))
 
 
+@admin_only("revoke")
 async def revoke_chosen(update: Update, context: BotContext) -> None:
     """``rv:a:<id>`` / ``rv:i:<code>`` asks to confirm; ``rvy:…`` does it."""
     tr = await reader(update, context)
@@ -227,11 +206,6 @@ async def revoke_chosen(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     action, what, ident = query.data.split(":", 2)
     admin_id = update.effective_user.id  # type: ignore[union-attr]
-    try:
-        await people.require_admin(svc, admin_id, "revoke")
-    except NotAllowed:
-        await answer_query(update, not_admin_text(tr), alert=True)
-        return
     if action == "rv":
         await answer_query(update)
         await edit(
@@ -270,6 +244,7 @@ async def revoke_chosen(update: Update, context: BotContext) -> None:
     await edit(update, text)
 
 
+@admin_only("revoke")
 async def revoke_cancelled(update: Update, context: BotContext) -> None:
     tr = await reader(update, context)
     await answer_query(update)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update, User
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.context import BotContext
 from bot.i18n import Translator, pick_language, translator
-from bot.people import UserInfo, get_person
+from bot.people import NotAllowed, UserInfo, get_person, require_admin
 
 
 def user_info(user: User) -> UserInfo:
@@ -28,6 +31,35 @@ async def reader(update: Update, context: BotContext) -> Translator:
         return translator(context.svc.config.default_language)
     person = await get_person(context.svc, user.id)
     return translator(pick_language(person.language if person else None, user.language_code))
+
+
+Handler = Callable[[Update, BotContext], Awaitable[None]]
+
+
+def not_admin_text(tr: Translator) -> str:
+    return tr.gettext("This command is for the secretariat's administrators only.")
+
+
+def admin_only(action: str) -> Callable[[Handler], Handler]:
+    """Refuse (politely, and logged in the audit trail) anyone who is not an admin."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def checked(update: Update, context: BotContext) -> None:
+            try:
+                await require_admin(context.svc, update.effective_user.id, action)  # type: ignore[union-attr]
+            except NotAllowed:
+                tr = await reader(update, context)
+                if update.callback_query is not None:
+                    await answer_query(update, not_admin_text(tr), alert=True)
+                else:
+                    await reply(update, not_admin_text(tr))
+                return
+            await handler(update, context)
+
+        return checked
+
+    return decorate
 
 
 def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:

@@ -6,14 +6,12 @@ import html
 
 from telegram import Update
 
-from bot import cycle, people, schedule
+from bot import cycle, schedule
 from bot.context import BotContext
 from bot.followups import FollowupError, ask_clarification
 from bot.i18n import Translator
-from bot.people import NotAllowed
 from bot.status import CountryStatus, week_status
-from handlers.admin import not_admin_text
-from handlers.common import reader, reply, reply_long
+from handlers.common import admin_only, reader, reply, reply_long
 
 ICONS = {"on_time": "✅", "late": "🕓", "in_progress": "✍️", "missing": "❌", "not_due": "⏳"}
 
@@ -30,15 +28,11 @@ def _state_text(tr: Translator, s: CountryStatus) -> str:
     return texts[s.state].format(answered=s.answered, total=s.total)
 
 
+@admin_only("status")
 async def status(update: Update, context: BotContext) -> None:
     """``/status [week]``: each country's report for the week, by state."""
     tr = await reader(update, context)
     svc = context.svc
-    try:
-        await people.require_admin(svc, update.effective_user.id, "status")  # type: ignore[union-attr]
-    except NotAllowed:
-        await reply(update, not_admin_text(tr))
-        return
     now = svc.clock.now()
     lines: list[str] = []
     for region in svc.config.regions:
@@ -86,15 +80,11 @@ async def status(update: Update, context: BotContext) -> None:
     await reply_long(update, "\n".join(lines).strip())
 
 
+@admin_only("remind")
 async def remind(update: Update, context: BotContext) -> None:
     """``/remind [ISO3]``: remind now every NFP of unconfirmed countries (or of one)."""
     tr = await reader(update, context)
     svc = context.svc
-    try:
-        await people.require_admin(svc, update.effective_user.id, "remind")  # type: ignore[union-attr]
-    except NotAllowed:
-        await reply(update, not_admin_text(tr))
-        return
     if context.args:
         iso3 = context.args[0].upper()
         try:
@@ -121,17 +111,13 @@ async def remind(update: Update, context: BotContext) -> None:
     )
 
 
+@admin_only("clarify")
 async def clarify(update: Update, context: BotContext) -> None:
     """``/clarify ISO3 [week] comment``: ask the country's NFPs about a confirmed report."""
     tr = await reader(update, context)
     svc = context.svc
     args = context.args or []
     usage = tr.gettext("Usage: /clarify KGZ [week] your question")
-    try:
-        await people.require_admin(svc, update.effective_user.id, "clarify")  # type: ignore[union-attr]
-    except NotAllowed:
-        await reply(update, not_admin_text(tr))
-        return
     if len(args) < 2:
         await reply(update, usage)
         return
