@@ -184,17 +184,20 @@ class BotProcess:
 
 
 def nfpbot_argv(config: Path, api_url: str, concurrency: int | None = None) -> list[str]:
-    """``nfpbot --config CONFIG run --api-url URL [--concurrency N]``."""
-    argv = [*nfpbot_command(), "--config", str(config), "run", "--api-url", api_url]
+    """``python -m bot --config CONFIG run --api-url URL [--concurrency N]``.
+
+    ``python -m bot`` from the repository root rather than the ``nfpbot`` console script:
+    the installed script cannot import the top-level ``locales`` package (not packaged).
+    """
+    argv = [sys.executable, "-m", "bot", "--config", str(config), "run", "--api-url", api_url]
     if concurrency is not None:
         argv += ["--concurrency", str(concurrency)]
     return argv
 
 
-def nfpbot_command() -> list[str]:
-    """The installed console script, else ``python -m bot``."""
-    script = Path(sys.executable).parent / "nfpbot"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+def nfpbot_script() -> Path:
+    """The installed ``nfpbot`` console script."""
+    return Path(sys.executable).parent / "nfpbot"
 
 
 def echo_argv(api_url: str) -> list[str]:

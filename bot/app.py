@@ -122,7 +122,7 @@ async def _set_commands(app: Application) -> None:
 async def start_background(app: Application, svc: Services) -> None:
     """The outbox sender (its own rate-limited Bot) and the cycle's jobs."""
     from bot.outbox import OutboxSender, make_outbox_bot
-    from bot.schedule import schedule_jobs
+    from bot.schedule import schedule_jobs, tick
 
     opts: Options = app.bot_data["options"]
     outbox_bot = make_outbox_bot(app.bot.token, opts.base_url, _file_url(opts))
@@ -132,6 +132,7 @@ async def start_background(app: Application, svc: Services) -> None:
     svc.outbox_waker = sender.wake
     app.bot_data["outbox"] = (sender, outbox_bot)
     schedule_jobs(app, svc)
+    await tick(svc)  # catch up on whatever fell due while the bot was stopped
 
 
 async def _post_stop(app: Application) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from bot import cycle
@@ -81,8 +81,9 @@ async def _country_tick(
     confirmed = report is not None and report.confirmed
     nfps = await people.nfps_of(tx, country.iso3)
     away, covering = await _delegation(tx, svc, now, country)
-    if not confirmed:
-        # per NFP, deduplicated by the outbox: someone who joins mid-week is prompted too
+    if report is None:
+        # per NFP, deduplicated by the outbox: someone who joins mid-week is prompted too;
+        # once anyone has opened the report, reminders take over
         await store.mark_event(tx, now, country.iso3, c.week, "prompt")
         for a in nfps:
             if a.tg_id not in away:
@@ -270,4 +271,4 @@ def schedule_jobs(app: Application, svc: Services) -> None:
 
     for name, at, day in job_times(svc, svc.clock.now()):
         jq.run_daily(run_tick, at, days=(day,), name=name)
-    jq.run_repeating(run_tick, interval=SAFETY_INTERVAL, first=timedelta(seconds=0), name="tick")
+    jq.run_repeating(run_tick, interval=SAFETY_INTERVAL, first=SAFETY_INTERVAL, name="tick")

@@ -90,9 +90,13 @@ async def test_reused_code_is_refused_even_after_restart(env: BotEnv) -> None:
     assert await people.assignments_of(env.svc.db, 505) == []
     used = await invites.get(env.svc.db, code)
     assert used is not None and used.used_by == 504
-    # the first NFP, their role and assignment survived the restart too
+    # the first NFP, their role, language and assignment survived the restart too
     [a] = await people.assignments_of(env.svc.db, 504)
     assert a.iso3 == "KGZ"
+    from bot.people import Role, role_of
+
+    assert await role_of(env.svc, 504) is Role.NFP
+    assert await role_of(env.svc, env.admin().id) is Role.ADMIN
 
 
 async def test_unknown_code_and_stranger_are_refused_and_logged(env: BotEnv) -> None:
@@ -113,6 +117,10 @@ async def test_non_admin_cannot_use_admin_commands(env: BotEnv) -> None:
         assert msg.text == "This command is for the secretariat's administrators only."
     refused = await audit.entries(env.svc.db, action="refused")
     assert sorted(e.target for e in refused) == ["invite", "nfps", "revoke"]
+    help_text = (await env.say(user, "/help")).text
+    assert "/language" in help_text and "/invite" not in help_text and "/report" not in help_text
+    admin_help = (await env.say(env.admin(), "/help")).text
+    assert "/invite" in admin_help and "/status" in admin_help
     assert await invites.pending(env.svc.db, env.clock.now()) == []
 
 

@@ -389,3 +389,20 @@ async def test_jobs_are_scheduled_at_each_countrys_local_time(env: BotEnv) -> No
     assert jobs["MNG:prompt"].next_t.astimezone(UTC).strftime("%a %H:%M") == "Mon 01:00"  # type: ignore[union-attr]
     assert jobs["KAZ:reminder:1"].next_t.astimezone(UTC).strftime("%a %H:%M") == "Wed 11:00"  # type: ignore[union-attr]
     assert "tick" in jobs
+
+
+async def test_a_prompt_missed_while_stopped_is_sent_on_start_exactly_once(env: BotEnv) -> None:
+    nfp = await make_nfp(env, 895, "PAK", name="Sana")
+    await env.stop()
+    env.clock.set(at(23, 0, 0))  # before 09:00 in Karachi (+5): week 46's window is closed
+    await env.start()
+    await env.sandbox.settle()
+    assert nfp.inbox == []
+    await env.stop()  # the bot is down over Monday 09:00 …
+    env.clock.set(at(23, 7, 0))  # … and comes back at 12:00 local
+    await env.start()
+    prompt = await next_sent(nfp, timeout=10)  # sent by the start-up catch-up, no tick by hand
+    assert "Pakistan, week 47" in prompt.text
+    await env.restart()
+    await deliver(env)
+    assert len(nfp.inbox) == 1  # neither lost nor repeated
