@@ -34,7 +34,8 @@ def shift_week(week: str, weeks: int) -> str:
 
 
 def parse_week(text: str, current: str) -> str | None:
-    """``2026-W47``, ``W47`` / ``47`` (the most recent such week), or ``last``; None if bad."""
+    """``2026-W47``, ``W47`` / ``47`` (the most recent such week), or ``last``; None if it is
+    not a week or is later than ``current`` (no report can exist for it yet)."""
     text = text.strip().upper()
     if text in {"LAST", "PREVIOUS"}:
         return shift_week(current, -1)
@@ -43,7 +44,7 @@ def parse_week(text: str, current: str) -> str | None:
             week_monday(text)
         except ValueError:
             return None
-        return text
+        return text if text <= current else None
     digits = text.removeprefix("W")
     if digits.isdigit() and 1 <= int(digits) <= 53:
         year = int(current[:4])

@@ -174,6 +174,20 @@ async def current_value(svc: Services, iso3: str, week: str, key: str) -> Any:
     return (answers or {}).get(key)
 
 
+async def revision_fields(svc: Services, tg_id: int, iso3: str, week: str) -> list[tuple[Any, Any]]:
+    """(question, current value) of each number of a confirmed report the NFP may revise."""
+    if iso3 not in {a.iso3 for a in await people.assignments_of(svc.db, tg_id)}:
+        raise FollowupError("not_nfp")
+    region, _ = svc.config.country(iso3)
+    if await store.confirmed_answers(svc.db, iso3, week) is None:
+        raise FollowupError("stale")
+    return [
+        (q, await current_value(svc, iso3, week, q.key))
+        for q in region.questionnaire.questions
+        if q.type == "number"
+    ]
+
+
 async def start_revision(svc: Services, tg_id: int, iso3: str, week: str, key: str) -> Any:
     """Begin revising one figure; returns its current value. The next text is the new one."""
     if iso3 not in {a.iso3 for a in await people.assignments_of(svc.db, tg_id)}:

@@ -10,12 +10,15 @@ a keyboard from an earlier question) and changes nothing.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot import cycle
 from bot.config import Question, Questionnaire, Region
+from bot.i18n import translator
+from bot.people import log_refusal
 from bot.questionnaire import (
     AnswerError,
     Warning,
@@ -94,21 +97,19 @@ async def open_report(
 ) -> Screen:
     """Start or resume a country's report for a week (default: the week to report now)."""
     countries = await _countries_of(svc, tg_id)
-    if iso3 is None:
-        if not countries:
-            raise NotAnNfp()
-        if len(countries) > 1:
-            return Screen("pick_country", countries=countries, week="last" if previous else "")
-        iso3 = countries[0]
-    if iso3 not in countries:
-        await people_log_refusal(svc, tg_id, iso3)
+    if iso3 is None and len(countries) > 1:
+        return Screen("pick_country", countries=countries, week="last" if previous else "")
+    iso3 = iso3 or (countries[0] if countries else None)
+    if iso3 is None or iso3 not in countries:
+        await log_refusal(svc, tg_id, "report", "not_nfp")
         raise NotAnNfp()
     region, country = svc.config.country(iso3)
     now = svc.clock.now()
+    current = cycle.current_week(region, country, now)
     if week is None:
-        week = cycle.current_week(region, country, now)
-        if previous:
-            week = cycle.shift_week(week, -1)
+        week = cycle.shift_week(current, -1) if previous else current
+    elif cycle.parse_week(week, current) != week:
+        raise ValueError(f"not a week that can be reported: {week!r}")
     async with svc.db.transaction() as tx:
         report = await store.get_or_create(tx, now, iso3, week, region.questionnaire.version)
         if report.editor not in (None, tg_id) and not take_over:
@@ -133,13 +134,6 @@ async def open_report(
         return await _screen(tx, svc, tg_id)
 
 
-async def people_log_refusal(svc: Services, tg_id: int, iso3: str) -> None:
-    async with svc.db.transaction() as tx:
-        await audit.record(
-            tx, svc.clock.now(), tg_id, "refused", "report", reason="not_nfp_of", iso3=iso3
-        )
-
-
 async def _hand_over(tx: Tx, svc: Services, now: datetime, report: Report, to: int) -> None:
     """The other NFP loses the report (their next tap says so) and is told at once."""
     assert report.editor is not None
@@ -152,15 +146,13 @@ async def _hand_over(tx: Tx, svc: Services, now: datetime, report: Report, to: i
         tx, now, to, "take_over", report.iso3, week=report.week, previous_editor=report.editor
     )
     if previous is not None and newcomer is not None:
-        from bot.i18n import translator
-
         tr = translator(previous.language)
         text = tr.gettext(
             "{name} has taken over the report for {country}, week {week}. "
             "Your answers so far are kept."
         ).format(
-            name=_html(newcomer.display_name),
-            country=_html(svc.config.country(report.iso3)[1].name(tr.lang)),
+            name=html.escape(newcomer.display_name),
+            country=html.escape(svc.config.country(report.iso3)[1].name(tr.lang)),
             week=report.week,
         )
         await outbox.enqueue(
@@ -171,12 +163,6 @@ async def _hand_over(tx: Tx, svc: Services, now: datetime, report: Report, to: i
             kind="takeover",
             text=text,
         )
-
-
-def _html(text: str) -> str:
-    import html
-
-    return html.escape(text)
 
 
 def _next_step(q: Questionnaire, answers: dict[str, Any]) -> str:

@@ -62,24 +62,20 @@ async def revise_week_chosen(update: Update, context: BotContext) -> None:
     """``rvw:ISO3:WEEK``: which figure?"""
     tr = await reader(update, context)
     _, iso3, week = update.callback_query.data.split(":")  # type: ignore[union-attr]
-    svc = context.svc
     try:
-        region, _country = svc.config.country(iso3)
-    except KeyError:
+        fields = await followups.revision_fields(
+            context.svc,
+            update.effective_user.id,  # type: ignore[union-attr]
+            iso3,
+            week,
+        )
+    except (FollowupError, KeyError):
         await answer_query(update, tr.gettext("This button is no longer valid."), alert=True)
         return
-    rows = []
-    for q in region.questionnaire.questions:
-        if q.type == "number":
-            value = await followups.current_value(svc, iso3, week, q.key)
-            rows.append(
-                [
-                    (
-                        f"{q.label[tr.lang]}: {format_value(tr, q, value)}",
-                        f"rvf:{iso3}:{week}:{q.key}",
-                    )
-                ]
-            )
+    rows = [
+        [(f"{q.label[tr.lang]}: {format_value(tr, q, value)}", f"rvf:{iso3}:{week}:{q.key}")]
+        for q, value in fields
+    ]
     await answer_query(update)
     await reply(update, tr.gettext("Which figure do you want to revise?"), keyboard(rows))
 

@@ -39,9 +39,6 @@ async def report_command(update: Update, context: BotContext) -> None:
     try:
         screen = await reports.open_report(context.svc, user_id, previous=previous)
     except NotAnNfp:
-        from bot.people import log_refusal
-
-        await log_refusal(context.svc, user_id, "report", "not_nfp")
         await not_an_nfp(update, context)
         return
     await show(update, context, screen)
@@ -63,7 +60,7 @@ async def open_from_button(update: Update, context: BotContext) -> None:
             previous=kind == "rc" and parts[-1] == "last",
             take_over=kind == "rt",
         )
-    except (NotAnNfp, KeyError):
+    except (NotAnNfp, KeyError, ValueError):
         tr = await reader(update, context)
         await answer_query(update, tr.gettext("This button is no longer valid."), alert=True)
         return

@@ -58,4 +58,5 @@ def test_week_helpers() -> None:
     assert parse_week("48", "2026-W47") == "2025-W48"
     assert parse_week("last", "2026-W01") == "2025-W52"
     assert parse_week("2026-W99", "2026-W47") is None
+    assert parse_week("2026-W48", "2026-W47") is None
     assert parse_week("banana", "2026-W47") is None

@@ -193,6 +193,22 @@ class SimUser(_SimChat):
             + f"; available: {available}"
         )
 
+    async def press_forged(self, data: str, *, message_id: int) -> dict[str, Any]:
+        """Send ``data`` as if a button of that message carried it.
+
+        Telegram does not check callback data against the message's buttons (a modified
+        client can send anything through MTProto), so bots must not trust it; this lets a
+        test prove that.
+        """
+        self._check_can_write()
+        stored = self._chat.messages[message_id]
+        button = {"text": "forged", "callback_data": data}
+        query = self._sb._queue_callback(
+            self._chat, self.user_dict(), copy.deepcopy(stored.message), button
+        )
+        await asyncio.sleep(0)
+        return query
+
     @property
     def callback_answers(self) -> list[dict[str, Any]]:
         """answerCallbackQuery parameters for this user's queries, in order."""

@@ -406,3 +406,25 @@ async def test_a_prompt_missed_while_stopped_is_sent_on_start_exactly_once(env: 
     await env.restart()
     await deliver(env)
     assert len(nfp.inbox) == 1  # neither lost nor repeated
+
+
+async def test_forged_buttons_cannot_reach_another_countrys_report(env: BotEnv) -> None:
+    mng = await make_nfp(env, 901, "MNG", name="Bold")
+    await confirm_report(env, mng)
+    intruder = await make_nfp(env, 902, "KGZ", name="Intruder")
+    msg = await env.say(intruder, "/help")
+    for data in (
+        "rs:MNG:2026-W47",  # open Mongolia's report
+        "rt:MNG:2026-W47",  # take it over
+        "rvw:MNG:2026-W47",  # read its figures for a revision
+        "rvf:MNG:2026-W47:new_deaths",  # revise one
+        "rs:KGZ:2027-W01",  # a week that has not happened
+        "rs:KGZ:banana",
+    ):
+        await intruder.press_forged(data, message_id=msg.message_id)
+        await env.sandbox.settle()
+        assert intruder.callback_answers[-1]["text"] == "This button is no longer valid.", data
+    assert [m for m in intruder.drain() if m.kind == "sent"] == []
+    assert await store.find(env.svc.db, "KGZ", "2027-W01") is None
+    report = await store.find(env.svc.db, "MNG", "2026-W47")
+    assert report is not None and report.editor is None and report.version == 1
