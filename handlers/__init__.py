@@ -13,6 +13,11 @@ from telegram.ext import (
 
 from handlers import admin, chats, errors, fallback, followups, onboarding, report, secretariat
 
+# Callback data is checked by shape here (a forged or outdated shape falls through to
+# ``fallback.stale_button``); what it names is checked again by the domain.
+ISO3 = "[A-Z]{3}"
+WEEK = r"\d{4}-W\d{2}"
+
 
 def register_handlers(app: Application) -> None:
     private = filters.ChatType.PRIVATE
@@ -26,24 +31,26 @@ def register_handlers(app: Application) -> None:
             CommandHandler("invite", admin.invite, private),
             CommandHandler("nfps", admin.nfps, private),
             CommandHandler("revoke", admin.revoke, private),
-            CallbackQueryHandler(onboarding.language_chosen, r"^lang:"),
-            CallbackQueryHandler(admin.invite_country_chosen, r"^invc:"),
-            CallbackQueryHandler(admin.invite_kind_chosen, r"^inv:"),
-            CallbackQueryHandler(admin.revoke_chosen, r"^rvy?:[ai]:"),
+            CallbackQueryHandler(onboarding.language_chosen, r"^lang:[a-z]{2}$"),
+            CallbackQueryHandler(admin.invite_country_chosen, rf"^invc:{ISO3}$"),
+            CallbackQueryHandler(admin.invite_kind_chosen, rf"^inv:{ISO3}:(main|alternate)$"),
+            CallbackQueryHandler(admin.revoke_chosen, r"^rvy?:(a:\d+|i:[\w-]+)$"),
             CallbackQueryHandler(admin.revoke_cancelled, r"^rvn$"),
             CommandHandler("report", report.report_command, private),
-            CallbackQueryHandler(report.button, r"^r:"),
-            CallbackQueryHandler(report.open_from_button, r"^r[stc]:"),
+            CallbackQueryHandler(report.button, r"^r:\d+:[a-z!]+(:\w+)?$"),
+            CallbackQueryHandler(
+                report.open_from_button, rf"^(r[st]:{ISO3}:{WEEK}|rc:{ISO3}(:last)?)$"
+            ),
             CommandHandler("status", secretariat.status, private),
             CommandHandler("remind", secretariat.remind, private),
             CommandHandler("clarify", secretariat.clarify, private),
             CommandHandler("revise", followups.revise, private),
             CommandHandler("delegate", followups.delegate, private),
             CallbackQueryHandler(followups.clarification_answer_button, r"^cq:\d+$"),
-            CallbackQueryHandler(followups.revise_week_chosen, r"^rvw:"),
-            CallbackQueryHandler(followups.revise_field_chosen, r"^rvf:"),
-            CallbackQueryHandler(followups.delegate_person_chosen, r"^dg:"),
-            CallbackQueryHandler(followups.delegate_until_chosen, r"^dgu:"),
+            CallbackQueryHandler(followups.revise_week_chosen, rf"^rvw:{ISO3}:{WEEK}$"),
+            CallbackQueryHandler(followups.revise_field_chosen, rf"^rvf:{ISO3}:{WEEK}:\w+$"),
+            CallbackQueryHandler(followups.delegate_person_chosen, rf"^dg:{ISO3}:\d+$"),
+            CallbackQueryHandler(followups.delegate_until_chosen, rf"^dgu:{ISO3}:\d+:\d+$"),
             # fallbacks last: within a group the first matching handler wins
             MessageHandler(filters.COMMAND & private, fallback.unknown_command),
             MessageHandler(filters.TEXT & private, report.text),
