@@ -7,7 +7,10 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:  # type-only: keeps `nfpbot --help` from importing config and babel
+    from bot.config import Config
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -58,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_config(path: str | None):
+def _load_config(path: str | None) -> Config:
     from bot.config import ConfigError, load_config, resolve_config_path
 
     resolved = resolve_config_path(path, os.environ)
@@ -87,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         _run(args)
 
 
-async def _migrate(config) -> int:
+async def _migrate(config: Config) -> int:
     from storage.db import Database
 
     db = await Database.open(config.database)
@@ -97,7 +100,7 @@ async def _migrate(config) -> int:
         await db.close()
 
 
-async def _admin(config, action: str, user_id: int | None) -> None:
+async def _admin(config: Config, action: str, user_id: int | None) -> None:
     from bot.app import open_services
     from bot.clock import SystemClock
     from bot.people import add_admin

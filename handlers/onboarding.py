@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import logging
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot import people
 from bot.context import BotContext
@@ -40,7 +40,7 @@ def menu_commands() -> list[tuple[str, str]]:
     return [("start", N_("register or restart")), *USER_COMMANDS, *NFP_COMMANDS]
 
 
-def language_keyboard(config_languages: tuple[str, ...], tr: Translator):
+def language_keyboard(config_languages: tuple[str, ...], tr: Translator) -> InlineKeyboardMarkup:
     return keyboard([[(tr.language_name(code), f"lang:{code}") for code in config_languages]])
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterable
 from io import BytesIO
 from pathlib import Path
 
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
@@ -17,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 
 
-def catalog(lang: str):
+def catalog(lang: str) -> Catalog:
     with open(LOCALES / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
         return read_po(f, locale=lang)
 
@@ -74,7 +76,7 @@ def test_compiled_catalog_matches_the_po_file() -> None:
     to the msgids, so only Russian carries translations)."""
     lang = "ru"
 
-    def table(messages) -> dict:
+    def table(messages: Iterable[Message]) -> dict:
         return {
             _key(m.id): _key(m.string)
             for m in messages

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import Config
+from bot.config import Config, Questionnaire
 from bot.questionnaire import (
     AnswerError,
     carried_over,
@@ -20,11 +20,11 @@ from bot.questionnaire import (
 
 
 @pytest.fixture
-def q(config: Config):
+def q(config: Config) -> Questionnaire:
     return config.regions[0].questionnaire
 
 
-def test_questions_come_in_order_and_skipped_counts_as_answered(q) -> None:
+def test_questions_come_in_order_and_skipped_counts_as_answered(q: Questionnaire) -> None:
     assert next_unanswered(q, {}).key == "new_cases"
     assert next_unanswered(q, {"new_cases": 1, "new_deaths": 0, "tests": None}).key == (
         "hospitalised"
@@ -37,7 +37,7 @@ def test_questions_come_in_order_and_skipped_counts_as_answered(q) -> None:
     assert is_complete(q, full)
 
 
-def test_numbers_use_the_question_bounds(q) -> None:
+def test_numbers_use_the_question_bounds(q: Questionnaire) -> None:
     cases = q.question("new_cases")
     assert parse_number(cases, "1 234") == 1234
     with pytest.raises(AnswerError) as err:
@@ -47,7 +47,7 @@ def test_numbers_use_the_question_bounds(q) -> None:
         parse_number(cases, "-3")
 
 
-def test_text_is_trimmed_and_limited(q) -> None:
+def test_text_is_trimmed_and_limited(q: Questionnaire) -> None:
     developments = q.question("developments")
     assert parse_text(developments, "  calm week  ") == "calm week"
     with pytest.raises(AnswerError) as err:
@@ -57,7 +57,7 @@ def test_text_is_trimmed_and_limited(q) -> None:
         parse_text(developments, "   ")
 
 
-def test_multi_choice_toggles_and_other_needs_text(q) -> None:
+def test_multi_choice_toggles_and_other_needs_text(q: Questionnaire) -> None:
     needs = q.question("needs")
     selection = toggle(None, "ppe")
     selection = toggle(selection, "other")
@@ -67,7 +67,7 @@ def test_multi_choice_toggles_and_other_needs_text(q) -> None:
     assert not needs_other_text(needs, {"selected": ["other"], "other": "oxygen"})
 
 
-def test_plausibility_warns_on_deaths_above_cases_and_a_tenfold_jump(q) -> None:
+def test_plausibility_warns_on_deaths_above_cases_and_a_tenfold_jump(q: Questionnaire) -> None:
     warnings = plausibility(q, {"new_cases": 200, "new_deaths": 300}, {"new_cases": 15})
     assert {w.check.key for w in warnings} == {"deaths_above_cases", "cases_jump"}
     # below min_base last week, a jump is not suspicious; no last week, no jump check
@@ -75,7 +75,7 @@ def test_plausibility_warns_on_deaths_above_cases_and_a_tenfold_jump(q) -> None:
     assert plausibility(q, {"new_cases": 200, "new_deaths": 1}, None) == []
 
 
-def test_no_change_copies_only_categorical_answers_and_changes_are_marked(q) -> None:
+def test_no_change_copies_only_categorical_answers_and_changes_are_marked(q: Questionnaire) -> None:
     last = {
         "new_cases": 10,
         "measures": "targeted",
