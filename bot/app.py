@@ -13,6 +13,7 @@ from bot.concurrency import PerChatUpdateProcessor
 from bot.config import Config
 from bot.context import BotContext
 from bot.i18n import translator
+from bot.request import AiohttpRequest
 from bot.services import Services
 from storage import people, regions
 from storage.db import Database
@@ -36,13 +37,15 @@ class Options:
 
 def build_application(config: Config, token: str, options: Options | None = None) -> Application:
     opts = options or Options()
+    requests = (AiohttpRequest(opts.concurrency * 2 + 8, pool_timeout=10.0), AiohttpRequest(1))
     builder = (
         ApplicationBuilder()
         .token(token)
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(PerChatUpdateProcessor(opts.concurrency))
-        .connection_pool_size(opts.concurrency + 8)
-        .pool_timeout(10.0)
+        # replies: a few calls per update in flight (answer, edit, send) share the pool
+        .request(requests[0])
+        .get_updates_request(requests[1])
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -52,10 +55,17 @@ def build_application(config: Config, token: str, options: Options | None = None
     app = builder.build()
     app.bot_data["config"] = config
     app.bot_data["options"] = opts
+    app.bot_data["requests"] = requests
     from handlers import register_handlers
 
     register_handlers(app)
     return app
+
+
+async def close_requests(app: Application) -> None:
+    """Close the HTTP sessions when start-up failed before PTB could shut them down."""
+    for request in app.bot_data.get("requests", ()):
+        await request.shutdown()
 
 
 def _file_url(opts: Options) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Sequence
@@ -73,6 +72,8 @@ def _load_config(path: str | None) -> Config:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    import asyncio  # here, not at the top: `nfpbot --help` stays fast
+
     if args.command == "check-config":
         config = _load_config(args.config)
         n = sum(len(r.countries) for r in config.regions)
@@ -142,13 +143,14 @@ def _run(args: argparse.Namespace) -> None:
 
     setup_logging(config.log_level, token=token)
 
+    import asyncio
     import logging
     import signal
 
     from telegram import Update
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.app import DEFAULT_CONCURRENCY, Options, build_application
+    from bot.app import DEFAULT_CONCURRENCY, Options, build_application, close_requests
 
     # PTB logs a rejected token with a traceback; the one line below says it better
     logging.getLogger("telegram.ext").addFilter(
@@ -162,10 +164,11 @@ def _run(args: argparse.Namespace) -> None:
             stop_signals=(signal.SIGINT, signal.SIGTERM),
             close_loop=False,
         )
-    except InvalidToken:
-        _fail(
-            "Telegram rejected the token in NFPBOT_TOKEN (401 Unauthorized). "
-            "Copy it again from @BotFather."
-        )
-    except NetworkError as err:
+    except (InvalidToken, NetworkError) as err:
+        asyncio.get_event_loop().run_until_complete(close_requests(app))
+        if isinstance(err, InvalidToken):
+            _fail(
+                "Telegram rejected the token in NFPBOT_TOKEN (401 Unauthorized). "
+                "Copy it again from @BotFather."
+            )
         _fail(f"cannot reach the Bot API at {args.api_url or 'api.telegram.org'}: {err}")

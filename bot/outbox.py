@@ -35,6 +35,7 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.request import AiohttpRequest
 from storage import outbox as store
 from storage import people
 
@@ -66,7 +67,12 @@ def make_outbox_bot(
         urls["base_url"] = base_url
     if base_file_url:
         urls["base_file_url"] = base_file_url
-    return ExtBot(token, rate_limiter=AIORateLimiter(max_retries=0), **urls)
+    return ExtBot(
+        token,
+        rate_limiter=AIORateLimiter(max_retries=0),
+        request=AiohttpRequest(4),
+        **urls,
+    )
 
 
 class _Outcome(enum.Enum):

@@ -88,16 +88,16 @@ def debug_config(tmp_path: Path) -> Path:
 
 
 async def start_bot(tmp_path: Path, sb: Sandbox, token: str) -> asyncio.subprocess.Process:
+    """The installed console script, started outside the source tree like an operator would."""
     return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
+        str(Path(sys.executable).with_name("nfpbot")),
         "--config",
         str(debug_config(tmp_path)),
         "run",
         "--api-url",
         sb.base_url,
         env=env_for(tmp_path, NFPBOT_TOKEN=token),
+        cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -133,6 +133,7 @@ async def test_run_polls_answers_and_stops_cleanly_without_logging_the_token(
             out, err = await asyncio.wait_for(proc.communicate(), 30)
     log = out.decode() + err.decode()
     assert proc.returncode == 0, log
-    assert "started as @nfpbot_sandbox_bot" in log and log.rstrip().endswith("stopped")
+    assert "started as @nfpbot_sandbox_bot" in log
+    assert log.rstrip().splitlines()[-1].endswith("INFO bot.app: stopped")
     assert sb.token not in log and sb.token.split(":")[1] not in log
     assert "getUpdates" in log  # DEBUG logs mention requests, but never the URL's token
