@@ -31,11 +31,10 @@ _NOT_COUNTRIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"})
 
 
 class TimedSandbox(Sandbox):
-    """A Sandbox that timestamps every bot message and wakes only the chat it landed in.
+    """A Sandbox that timestamps every bot message when it reaches the sandbox.
 
-    ``SimUser.next_message`` waits on one notifier shared by all chats, so with hundreds of
-    users waiting each bot message wakes all of them (O(users) per message); the benchmark
-    waits per chat instead, through :class:`ChatReader`.
+    The latency figures need the arrival time of each reply, which ``SimUser`` does not
+    keep; :class:`ChatReader` reads these timestamped events chat by chat.
     """
 
     def __init__(self, **kwargs: Any) -> None:

@@ -8,9 +8,11 @@ local sandbox Bot API:
   (12 updates each: /report, 4 numbers, 2 choices, a toggle, Done, 2 texts, confirm);
 * ``nfpbot-seq``: the same with ``--concurrency 1`` (one update at a time, like PTB's default).
 
-Every simulated user starts at once and answers as soon as the previous reply arrives (no
-think time unless ``--think``). Latency runs from the moment an update is queued in the
-sandbox to the reply message (for the toggle: the keyboard edit) reaching the sandbox.
+Every simulated user starts at once and answers as soon as the previous reply arrives; with
+``--think S`` each user pauses 0.5-1.5 x S before each update instead (the first included),
+which keeps the load below saturation to see latency rather than queueing. Latency runs from
+the moment an update is queued in the sandbox to the reply message (for the toggle: the
+keyboard edit) reaching the sandbox.
 A phase ends when every user is done or after ``--phase-timeout`` seconds; answers still
 waiting then count as "unanswered" and make the percentiles lower bounds (shown as ``≥``).
 
@@ -44,6 +46,7 @@ from bench.harness import (
     write_bench_config,
     write_json,
 )
+from bot.app import DEFAULT_CONCURRENCY
 from bot.sandbox import SimUser
 
 VARIANTS = ("echo", "nfpbot", "nfpbot-seq")
@@ -123,8 +126,14 @@ class Phase:
             "first_user_error": user_errors[0] if user_errors else None,
             "api_calls": dict(sorted(calls.items())),
             "bot_cpu_s": round(self.bot_cpu, 2),
+            "bot_cpu_ms_per_answer": (
+                round(self.bot_cpu / len(latencies) * 1000, 2) if latencies else None
+            ),
             "driver_cpu_s": round(self.driver_cpu, 2),
             "idle_wait_before_s": round(self.quiet_wait, 1),
+            # what the bot did from start until the load began (nothing but polling expected)
+            "calls_before_load": dict(sorted(self.stats_before["methods"].items())),
+            "sandbox_errors_before_load": self.stats_before["errors"],
             "bot_exit_code": self.exit_code,
         }
 
@@ -151,6 +160,8 @@ async def _step(
 ) -> str | None:
     """Send or press, wait for the reply; its text, or None (run updated on failure)."""
     queued = time.monotonic()
+    if queued >= cutoff:
+        return None  # the phase is over: not sent, so not unanswered either
     try:
         if action == "send":
             await user.send(arg)
@@ -180,6 +191,7 @@ async def nfp_user(
     """One NFP: /report (or /report last), the whole questionnaire, confirm."""
     run, reader, rng = UserRun(), ChatReader(sb, user_id), random.Random(user_id)
     user = sb.user(user_id, f"NFP {user_id}")
+    await _pause(think, rng)
     text = await _step(
         user, reader, run, "send", "/report last" if previous else "/report", "sent", cutoff
     )
@@ -206,8 +218,7 @@ async def echo_user(
     run, reader, rng = UserRun(), ChatReader(sb, user_id), random.Random(user_id)
     user = sb.user(user_id, f"User {user_id}")
     for i in range(messages):
-        if i:
-            await _pause(think, rng)
+        await _pause(think, rng)
         sent = f"echo {user_id} {i}"
         text = await _step(user, reader, run, "send", sent, "sent", cutoff)
         if text is None:
@@ -233,6 +244,7 @@ class Setup:
     echo_messages: int
     phase_timeout: float
     think: float
+    concurrency: int | None
     profile: Path | None
 
 
@@ -248,13 +260,13 @@ async def run_phase(setup: Setup, variant: str, rtt: float) -> Phase:
             db = setup.folder / f"{name}.sqlite3"
             shutil.copyfile(setup.db_template, db)
             env["NFPBOT_DB"] = str(db)
-            argv = nfpbot_argv(setup.config, sb.base_url, 1 if variant == "nfpbot-seq" else None)
+            concurrency = 1 if variant == "nfpbot-seq" else setup.concurrency
+            argv = nfpbot_argv(setup.config, sb.base_url, concurrency)
             updates_per_user = 1 + len(QUESTIONNAIRE)
             if setup.profile is not None and variant == "nfpbot":
                 setup.profile.mkdir(parents=True, exist_ok=True)
                 out = setup.profile / f"{name}.prof"
-                argv = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "bot"]
-                argv += ["--config", str(setup.config), "run", "--api-url", sb.base_url]
+                argv = [sys.executable, "-m", "cProfile", "-o", str(out), *argv[1:]]
         bot = await BotProcess.start(argv, env, setup.folder / f"{name}.log")
         try:
             await bot.wait_polling(sb)
@@ -399,6 +411,7 @@ async def main_async(args: argparse.Namespace) -> None:
             args.echo_messages,
             args.phase_timeout,
             args.think,
+            args.concurrency,
             args.profile,
         )
         print(
@@ -413,7 +426,9 @@ async def main_async(args: argparse.Namespace) -> None:
                 row = phase.summary()
                 rows.append(row)
                 print(table([row]).splitlines()[-1], flush=True)
-                if row["first_user_error"] or row["bot_exit_code"] not in (0, -15):
+                # a bot stopped with a backlog is killed after the grace period: expected
+                killed = row["bot_exit_code"] == -9 and row["unanswered"]
+                if row["first_user_error"] or (row["bot_exit_code"] != 0 and not killed):
                     print(f"      first error: {row['first_user_error']}; exit {phase.exit_code}")
     print()
     print(table(rows))
@@ -435,6 +450,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     "nfp_updates_per_user": 1 + len(QUESTIONNAIRE),
                     "phase_timeout_s": args.phase_timeout,
                     "think_s": args.think,
+                    "nfpbot_concurrency": args.concurrency or DEFAULT_CONCURRENCY,
                 },
                 "results": rows,
                 "targets": checked,
@@ -458,6 +474,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--bots", default=",".join(VARIANTS), help=f"subset of {','.join(VARIANTS)}"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, help="nfpbot's --concurrency (default: the bot's own)"
     )
     parser.add_argument("--profile", metavar="DIR", help="run nfpbot under cProfile into DIR")
     parser.add_argument(

@@ -557,7 +557,7 @@ class BotApi:
         self._check_writable(chat)
         if chat.messages.pop(p["message_id"], None) is None:
             raise bad_request("message to delete not found")
-        self.sb._events_changed.notify()
+        chat.changed.notify()
         return True
 
     def delete_messages(self, p: dict[str, Any]) -> bool:

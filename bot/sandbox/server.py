@@ -29,7 +29,6 @@ from .store import (
     CallbackQuery,
     ChatState,
     FileStore,
-    Notifier,
     SentMessage,
     StoredMessage,
     UpdateQueue,
@@ -98,7 +97,6 @@ class Sandbox:
         self._updates = UpdateQueue()
         self._queries: dict[str, CallbackQuery] = {}
         self._callback_answers: list[tuple[int, dict[str, Any]]] = []
-        self._events_changed = Notifier()
         self._query_seq = itertools.count(4_410_000_000_000_000_001)
         self._inflight = 0
         self._last_activity = time.monotonic()
@@ -299,7 +297,7 @@ class Sandbox:
 
     def _record_event(self, chat: ChatState, sent: SentMessage) -> None:
         chat.events.append(sent)
-        self._events_changed.notify()
+        chat.changed.notify()
 
     def _queue_message(
         self, chat: ChatState, sender: dict[str, Any], **content: Any

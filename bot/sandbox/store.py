@@ -77,6 +77,8 @@ class ChatState:
     events: list[SentMessage] = field(default_factory=list)
     members: dict[int, dict[str, Any]] = field(default_factory=dict)
     next_id: int = 1
+    # wakes only this chat's readers, so 500 simulated users don't all wake on every message
+    changed: Notifier = field(default_factory=lambda: Notifier())
 
     def chat_dict(self) -> dict[str, Any]:
         """The ``Chat`` object embedded in messages."""

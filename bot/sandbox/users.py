@@ -78,7 +78,7 @@ class _SimChat:
                     f"no new message in chat {self._chat.id} within {timeout}s; "
                     f"recent inbox: {recent}"
                 )
-            await self._sb._events_changed.wait(left)
+            await self._chat.changed.wait(left)
 
 
 class SimUser(_SimChat):
