@@ -117,7 +117,8 @@ async def open_report(
             if editor_session is not None and editor_session.report_id == report.id:
                 other = await people.get(tx, report.editor)
                 return Screen("busy", iso3=iso3, week=week, other_person=other, report=report)
-        if report.editor not in (None, tg_id):
+        handed_over = report.editor not in (None, tg_id)
+        if handed_over:
             await _hand_over(tx, svc, now, report, tg_id)
         await store.set_editor(tx, now, report.id, tg_id)
         report = await store.get(tx, report.id)  # type: ignore[assignment]
@@ -131,7 +132,10 @@ async def open_report(
         q = region.questionnaire
         step = REVIEW if report.confirmed else _next_step(q, answers)
         await store.set_session(tx, now, tg_id, report.id, step, mode)
-        return await _screen(tx, svc, tg_id)
+        screen = await _screen(tx, svc, tg_id)
+    if handed_over:
+        svc.wake_outbox()  # the previous editor's notice
+    return screen
 
 
 async def _hand_over(tx: Tx, svc: Services, now: datetime, report: Report, to: int) -> None:
