@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError
+from telegram.error import Forbidden, NetworkError, RetryAfter
 
 from bot.context import BotContext
 from handlers.common import reader
@@ -18,8 +18,9 @@ async def on_error(update: object, context: BotContext) -> None:
     if isinstance(error, Forbidden):
         log.info("forbidden while handling an update: %s", error)
         return
-    if isinstance(error, NetworkError):
-        log.warning("network error: %s", error)
+    if isinstance(error, NetworkError | RetryAfter):
+        # the answer was stored before the reply failed: /report shows the next question
+        log.warning("could not reply (%s): %s", type(error).__name__, error)
         return
     log.error(
         "error while handling update %s",

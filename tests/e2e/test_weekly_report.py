@@ -428,3 +428,17 @@ async def test_forged_buttons_cannot_reach_another_countrys_report(env: BotEnv) 
     assert await store.find(env.svc.db, "KGZ", "2027-W01") is None
     report = await store.find(env.svc.db, "MNG", "2026-W47")
     assert report is not None and report.editor is None and report.version == 1
+
+
+async def test_a_failed_reply_loses_no_answer(env: BotEnv) -> None:
+    nfp = await make_nfp(env, 905, "AFG")
+    await nfp.send("/report")
+    await next_sent(nfp)
+    env.sandbox.inject("sendMessage", status=429, retry_after=1, chat_id=905)
+    await nfp.send("321")
+    await env.sandbox.settle()
+    assert nfp.drain() == []  # Telegram refused the reply; no apology flood either
+    report = await store.find(env.svc.db, "AFG", "2026-W47")
+    assert await store.answers(env.svc.db, report.id) == {"new_cases": 321}  # type: ignore[union-attr]
+    resumed = await env.say(nfp, "/report")
+    assert "Question 2 of 9" in resumed.text
