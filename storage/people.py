@@ -82,14 +82,6 @@ async def get(db: Database | Tx, tg_id: int) -> Person | None:
     return None if row is None else _person(row)
 
 
-async def find_by_username(db: Database, username: str) -> Person | None:
-    row = await db.fetchone(
-        f"SELECT {_PERSON_COLS} FROM people p WHERE lower(p.username) = lower(?)",
-        (username.lstrip("@"),),
-    )
-    return None if row is None else _person(row)
-
-
 async def set_language(tx: Tx, now: datetime, tg_id: int, language: str) -> None:
     await tx.execute(
         "UPDATE people SET language = ?, updated_at = ? WHERE tg_id = ?",

@@ -101,11 +101,6 @@ async def get(db: Database | Tx, report_id: int) -> Report | None:
     return None if row is None else _report(row)
 
 
-async def for_week(db: Database | Tx, week: str) -> list[Report]:
-    rows = await db.fetchall("SELECT * FROM reports WHERE week = ? ORDER BY iso3", (week,))
-    return [_report(r) for r in rows]
-
-
 async def set_editor(tx: Tx, now: datetime, report_id: int, tg_id: int | None) -> None:
     await tx.execute(
         "UPDATE reports SET editor = ?, editor_since = ?, updated_at = ? WHERE id = ?",
@@ -127,13 +122,6 @@ async def confirmed_weeks(db: Database | Tx, iso3: str, limit: int = 8) -> list[
 async def answers(db: Database | Tx, report_id: int) -> dict[str, Any]:
     rows = await db.fetchall("SELECT key, value FROM answers WHERE report_id = ?", (report_id,))
     return {r["key"]: json.loads(r["value"]) if r["value"] is not None else None for r in rows}
-
-
-async def answer_meta(db: Database | Tx, report_id: int) -> dict[str, tuple[int, datetime]]:
-    rows = await db.fetchall(
-        "SELECT key, answered_by, answered_at FROM answers WHERE report_id = ?", (report_id,)
-    )
-    return {r["key"]: (r["answered_by"], from_db(r["answered_at"])) for r in rows}  # type: ignore[misc]
 
 
 async def put_answer(tx: Tx, now: datetime, report_id: int, key: str, value: Any, by: int) -> None:
@@ -253,12 +241,6 @@ async def set_session(
         (tg_id, report_id, step, mode, json.dumps(data) if data else None, to_db(now)),
     )
     return int(await tx.fetchval("SELECT nonce FROM sessions WHERE tg_id = ?", (tg_id,)))
-
-
-async def sessions_on(db: Database | Tx, report_id: int) -> list[Session]:
-    rows = await db.fetchall("SELECT tg_id FROM sessions WHERE report_id = ?", (report_id,))
-    found = [await session(db, r[0]) for r in rows]
-    return [s for s in found if s is not None]
 
 
 # --- scheduler marks, digests -----------------------------------------------------------
