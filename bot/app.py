@@ -32,7 +32,6 @@ class Options:
     base_file_url: str | None = None
     clock: Clock = field(default_factory=SystemClock)
     concurrency: int = DEFAULT_CONCURRENCY
-    start_background: bool = True  # scheduler and outbox sender (tests may drive them by hand)
 
 
 def build_application(config: Config, token: str, options: Options | None = None) -> Application:
@@ -105,8 +104,7 @@ async def _post_init(app: Application) -> None:
     svc = await open_services(config, opts.clock, app.bot.username)
     app.bot_data["svc"] = svc
     await _set_commands(app)
-    if opts.start_background:
-        await start_background(app, svc)
+    await start_background(app, svc)
     log.info(
         "started as @%s: %d regions, %d countries, database %s (schema v%d)",
         app.bot.username,

@@ -20,7 +20,7 @@ import tomllib
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, NoReturn, cast, get_args
@@ -98,6 +98,14 @@ class ConfigError(Exception):
 # --------------------------------------------------------------------------- data model
 
 
+def _find(items: Sequence[Any], attr: str, key: str) -> Any:
+    """The item whose ``attr`` equals ``key``; KeyError otherwise (lists here are short)."""
+    for item in items:
+        if getattr(item, attr) == key:
+            return item
+    raise KeyError(key)
+
+
 def _frozen_map(data: Mapping[str, str] | None = None) -> Mapping[str, str]:
     return MappingProxyType(dict(data or {}))
 
@@ -135,10 +143,7 @@ class Question:
 
     def option(self, key: str) -> Option:
         """The option with this key; KeyError if the question has none such."""
-        for option in self.options:
-            if option.key == key:
-                return option
-        raise KeyError(key)
+        return _find(self.options, "key", key)
 
 
 @dataclass(frozen=True)
@@ -329,10 +334,7 @@ class Region:
 
     def country(self, iso3: str) -> Country:
         """The region's country with this ISO3 code; KeyError if it is not in the region."""
-        for country in self.countries:
-            if country.iso3 == iso3:
-                return country
-        raise KeyError(iso3)
+        return _find(self.countries, "iso3", iso3)
 
 
 @dataclass(frozen=True)
@@ -351,18 +353,17 @@ class Config:
 
     def region(self, key: str) -> Region:
         """The region with this key; KeyError if there is none."""
-        for region in self.regions:
-            if region.key == key:
-                return region
-        raise KeyError(key)
+        return _find(self.regions, "key", key)
 
     def country(self, iso3: str) -> tuple[Region, Country]:
         """The country with this ISO3 code and its region; KeyError if unknown."""
-        for region in self.regions:
-            for country in region.countries:
-                if country.iso3 == iso3:
-                    return region, country
-        raise KeyError(iso3)
+        return self._countries[iso3]
+
+    @cached_property
+    def _countries(self) -> dict[str, tuple[Region, Country]]:
+        # looked up several times per update; built once (cached_property works on a frozen
+        # dataclass: it writes the instance __dict__ directly)
+        return {c.iso3: (r, c) for r in self.regions for c in r.countries}
 
     @property
     def all_countries(self) -> tuple[tuple[Region, Country], ...]:
@@ -375,10 +376,7 @@ class Config:
 
     def topic(self, key: str) -> Topic:
         """The guidance topic with this key; KeyError if there is none."""
-        for topic in self.topics:
-            if topic.key == key:
-                return topic
-        raise KeyError(key)
+        return _find(self.topics, "key", key)
 
 
 # --------------------------------------------------------------------------- loading

@@ -80,7 +80,7 @@ async def _country_tick(
     report = await store.find(tx, country.iso3, c.week)
     confirmed = report is not None and report.confirmed
     nfps = await people.nfps_of(tx, country.iso3)
-    away, covering = await _delegation(tx, svc, now, country)
+    away, covering = await _delegation(tx, now, country)
     if report is None:
         # per NFP, deduplicated by the outbox: someone who joins mid-week is prompted too;
         # once anyone has opened the report, reminders take over
@@ -115,9 +115,7 @@ def _reminder_recipients(nfps: list[Assignment], with_alternates: bool) -> list[
     return [a for a in nfps if a.kind == "main"]
 
 
-async def _delegation(
-    tx: Tx, svc: Services, now: datetime, country: Country
-) -> tuple[set[int], set[int]]:
+async def _delegation(tx: Tx, now: datetime, country: Country) -> tuple[set[int], set[int]]:
     """Who is away (delegated their duty) and who covers for them, today in the country."""
     today = cycle.local_date(now, country.tz)
     active = await followups.active_delegations(tx, country.iso3, today)

@@ -8,6 +8,7 @@ from telegram import Update
 
 from bot import followups, reports
 from bot.context import BotContext
+from bot.i18n import Translator
 from bot.reports import NotAnNfp, Screen
 from handlers import fallback
 from handlers import followups as followup_views
@@ -15,8 +16,10 @@ from handlers.common import answer_query, drop_keyboard, keyboard, reader, reply
 from handlers.report_views import error_text, render
 
 
-async def show(update: Update, context: BotContext, screen: Screen) -> None:
-    tr = await reader(update, context)
+async def show(
+    update: Update, context: BotContext, screen: Screen, tr: Translator | None = None
+) -> None:
+    tr = tr or await reader(update, context)
     text, rows = render(screen, tr, context.svc.config)
     await reply(update, text, keyboard(rows) if rows else None)
 
@@ -97,7 +100,9 @@ async def button(update: Update, context: BotContext) -> None:
         return
     # one round trip, not three: the toast, the old keyboard's removal and the next screen
     # go out together (the next screen is what the NFP waits for)
-    await asyncio.gather(answer_query(update), drop_keyboard(update), show(update, context, screen))
+    await asyncio.gather(
+        answer_query(update), drop_keyboard(update), show(update, context, screen, tr)
+    )
 
 
 async def text(update: Update, context: BotContext) -> None:
