@@ -104,7 +104,7 @@ async def _migrate(config: Config) -> int:
 async def _admin(config: Config, action: str, user_id: int | None) -> None:
     from bot.app import open_services
     from bot.clock import SystemClock
-    from bot.people import add_admin
+    from bot.people import ConfigAdmin, add_admin, config_admin_keys, remove_admin, scope_from
     from storage import people
 
     svc = await open_services(config, SystemClock())
@@ -114,16 +114,33 @@ async def _admin(config: Config, action: str, user_id: int | None) -> None:
             if user_id <= 0:
                 _fail("a Telegram user id is a positive number", EXIT_USAGE)
             added = await add_admin(svc, user_id, by=None, source="cli")
-            print(f"{user_id} is {'now' if added else 'already'} an administrator")
+            keys = config_admin_keys(config, user_id)
+            if added:
+                print(
+                    f"{user_id} is now an administrator of every region (deployment-wide); "
+                    "to limit someone to one region, list the id in that region's admins "
+                    f"in {config.source or 'the config file'} instead"
+                )
+            else:
+                where = f" ({', '.join(keys)} in {config.source})" if keys else ""
+                print(f"{user_id} is already an administrator{where}")
         elif action == "remove":
             assert user_id is not None
-            async with svc.db.transaction() as tx:
-                removed = await people.remove_admin(tx, user_id)
+            try:
+                removed = await remove_admin(svc, user_id, by=None, source="cli")
+            except ConfigAdmin as named:
+                _fail(
+                    f"{user_id} is an administrator because {config.source} names it in "
+                    f"{', '.join(named.keys)}: delete it there (removing it here would be "
+                    "undone at the next start); nothing was changed"
+                )
             print(f"{user_id} {'removed' if removed else 'was not an administrator'}")
         else:
             rows = await people.admins_with_source(svc.db)
             for tg_id, source in rows:
-                print(f"{tg_id}\t{source}")
+                scope = scope_from(config, tg_id, source)
+                where = "all regions" if scope.everywhere else ", ".join(sorted(scope.regions))
+                print(f"{tg_id}\t{source}\t{where}")
             if not rows:
                 print("no administrators yet: nfpbot admin add <telegram_user_id>")
     finally:

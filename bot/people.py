@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.config import Config
 from bot.services import Services
 from storage import audit, invites, people
 from storage.invites import Invite
@@ -39,7 +40,57 @@ class Role(enum.Enum):
 
 
 class NotAllowed(Exception):
-    """The caller lacks the role this action needs (already logged to the audit trail)."""
+    """The caller lacks the role this action needs (already logged to the audit trail).
+
+    ``reason`` is "not_admin" (no admin rights at all) or "other_region" (an admin, but not
+    of the region the action is about).
+    """
+
+    def __init__(self, action: str, reason: str = "not_admin") -> None:
+        super().__init__(action)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class AdminScope:
+    """The regions someone administers: all of them (deployment-wide) or those listed.
+
+    Config says it: ``bot.admins`` are deployment-wide, a region's ``admins`` administer that
+    region only. An admin added with ``nfpbot admin add`` is deployment-wide (the CLI says so).
+    """
+
+    everywhere: bool = False
+    regions: frozenset[str] = frozenset()
+
+    def covers(self, region_key: str) -> bool:
+        return self.everywhere or region_key in self.regions
+
+    def __bool__(self) -> bool:
+        return self.everywhere or bool(self.regions)
+
+
+def scope_from(config: Config, tg_id: int, source: str | None) -> AdminScope:
+    """The scope of an ``admins`` row (``source`` None: no row, not an admin)."""
+    if source is None:
+        return AdminScope()
+    if source != "config" or tg_id in config.admins:
+        return AdminScope(everywhere=True)
+    return AdminScope(regions=frozenset(r.key for r in config.regions if tg_id in r.admins))
+
+
+async def admin_scope(svc: Services, tg_id: int) -> AdminScope:
+    return scope_from(svc.config, tg_id, await people.admin_source(svc.db, tg_id))
+
+
+def covers_country(svc: Services, scope: AdminScope, iso3: str) -> bool:
+    """Whether the scope covers the country's region (a country gone from config: only
+    deployment-wide admins)."""
+    if scope.everywhere:
+        return True
+    try:
+        return scope.covers(svc.config.region_of(iso3).key)
+    except KeyError:
+        return False
 
 
 class InviteRefused(Exception):
@@ -81,7 +132,7 @@ async def get_person(svc: Services, tg_id: int) -> Person | None:
 
 
 async def role_of(svc: Services, tg_id: int) -> Role:
-    if await people.is_admin(svc.db, tg_id):
+    if await admin_scope(svc, tg_id):
         return Role.ADMIN
     if await people.assignments_of(svc.db, tg_id):
         return Role.NFP
@@ -90,13 +141,18 @@ async def role_of(svc: Services, tg_id: int) -> Role:
     return Role.STRANGER
 
 
-async def require_admin(svc: Services, tg_id: int, action: str) -> None:
-    """Raise :class:`NotAllowed` (and log the attempt) unless the caller is an admin."""
-    if await people.is_admin(svc.db, tg_id):
-        return
+async def require_admin(
+    svc: Services, tg_id: int, action: str, *, iso3: str | None = None
+) -> AdminScope:
+    """Raise :class:`NotAllowed` (and log the attempt) unless the caller is an admin, and,
+    when the action is about a country, an admin of its region."""
+    scope = await admin_scope(svc, tg_id)
+    if scope and (iso3 is None or covers_country(svc, scope, iso3)):
+        return scope
+    reason = "other_region" if scope else "not_admin"
     async with svc.db.transaction() as tx:
-        await audit.record(tx, svc.clock.now(), tg_id, "refused", action, reason="not_admin")
-    raise NotAllowed(action)
+        await audit.record(tx, svc.clock.now(), tg_id, "refused", action, reason=reason, iso3=iso3)
+    raise NotAllowed(action, reason)
 
 
 async def log_refusal(svc: Services, tg_id: int | None, action: str, reason: str) -> None:
@@ -117,6 +173,7 @@ async def create_invite(svc: Services, admin_id: int, iso3: str, kind: str = "ma
     """A single-use code for one country and kind, valid for ``config.invite_ttl``."""
     await require_admin(svc, admin_id, "invite")
     svc.config.country(iso3)  # KeyError for a country not in config
+    await require_admin(svc, admin_id, "invite", iso3=iso3)
     if kind not in INVITE_KINDS:
         raise ValueError(kind)
     now = svc.clock.now()
@@ -179,17 +236,23 @@ def _refusal(invite: Invite | None, now: datetime) -> str | None:
 
 
 async def nfps(svc: Services, admin_id: int) -> list[Assignment]:
-    await require_admin(svc, admin_id, "nfps")
-    return await people.all_nfps(svc.db)
+    """The NFPs of the regions the admin administers."""
+    scope = await require_admin(svc, admin_id, "nfps")
+    return [a for a in await people.all_nfps(svc.db) if covers_country(svc, scope, a.iso3)]
 
 
 async def pending_invites(svc: Services, admin_id: int) -> list[Invite]:
-    await require_admin(svc, admin_id, "invites")
-    return await invites.pending(svc.db, svc.clock.now())
+    scope = await require_admin(svc, admin_id, "invites")
+    pending = await invites.pending(svc.db, svc.clock.now())
+    return [i for i in pending if covers_country(svc, scope, i.iso3)]
 
 
 async def revoke_assignment(svc: Services, admin_id: int, assignment_id: int) -> Assignment | None:
-    await require_admin(svc, admin_id, "revoke")
+    """Remove an NFP of a region the admin administers; None if there is no such NFP."""
+    scope = await require_admin(svc, admin_id, "revoke")
+    target = await people.assignment(svc.db, assignment_id)
+    if target is not None and not covers_country(svc, scope, target.iso3):
+        await require_admin(svc, admin_id, "revoke", iso3=target.iso3)
     now = svc.clock.now()
     async with svc.db.transaction() as tx:
         revoked = await people.revoke_assignment(tx, now, assignment_id, admin_id)
@@ -201,7 +264,10 @@ async def revoke_assignment(svc: Services, admin_id: int, assignment_id: int) ->
 
 
 async def revoke_invite(svc: Services, admin_id: int, code: str) -> bool:
-    await require_admin(svc, admin_id, "revoke")
+    scope = await require_admin(svc, admin_id, "revoke")
+    invite = await invites.get(svc.db, code)
+    if invite is not None and not covers_country(svc, scope, invite.iso3):
+        await require_admin(svc, admin_id, "revoke", iso3=invite.iso3)
     now = svc.clock.now()
     async with svc.db.transaction() as tx:
         done = await invites.revoke(tx, code, now)
@@ -221,3 +287,36 @@ async def add_admin(svc: Services, tg_id: int, *, by: int | None, source: str) -
         if added:
             await audit.record(tx, now, by, "admin_add", str(tg_id), source=source)
     return added
+
+
+class ConfigAdmin(Exception):
+    """The id is an admin because config names it: removing it from the database would be
+    undone at the next start (config is mirrored then), so only config can take it away.
+    ``keys`` are the config keys that name it."""
+
+    def __init__(self, tg_id: int, keys: list[str]) -> None:
+        super().__init__(f"{tg_id} is named in {', '.join(keys)}")
+        self.keys = keys
+
+
+def config_admin_keys(config: Config, tg_id: int) -> list[str]:
+    """Where config makes the id an admin: ``bot.admins`` and/or ``regions.<key>.admins``."""
+    keys = ["bot.admins"] if tg_id in config.admins else []
+    return keys + [f"regions.{r.key}.admins" for r in config.regions if tg_id in r.admins]
+
+
+async def remove_admin(svc: Services, tg_id: int, *, by: int | None, source: str) -> bool:
+    """Take admin rights away (audited like :func:`add_admin`); False if there were none.
+
+    Refuses with :class:`ConfigAdmin` for an id config names, instead of a removal that the
+    next start would silently revert.
+    """
+    keys = config_admin_keys(svc.config, tg_id)
+    if keys:
+        raise ConfigAdmin(tg_id, keys)
+    now = svc.clock.now()
+    async with svc.db.transaction() as tx:
+        removed = await people.remove_admin(tx, tg_id)
+        if removed:
+            await audit.record(tx, now, by, "admin_remove", str(tg_id), source=source)
+    return removed

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update, User
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, TelegramError
 
+from bot.callbacks import BadCallback, Callback
 from bot.context import BotContext
-from bot.i18n import Translator, pick_language, translator
+from bot.i18n import N_, Translator, pick_language, translator
 from bot.people import NotAllowed, UserInfo, get_person, require_admin
+
+log = logging.getLogger(__name__)
+
+STALE_BUTTON = N_("This button is no longer valid.")
 
 
 def user_info(user: User) -> UserInfo:
@@ -58,6 +66,49 @@ def admin_only(action: str) -> Callable[[Handler], Handler]:
             await handler(update, context)
 
         return checked
+
+    return decorate
+
+
+C = TypeVar("C", bound=Callback)
+CallbackHandler = Callable[[Update, BotContext, C], Awaitable[None]]
+
+
+def on_callback(kind: type[C]) -> Callable[[CallbackHandler[C]], Handler]:
+    """Hand the handler the button's data parsed by its :mod:`bot.callbacks` class.
+
+    The one place callback data is read: data that does not parse within its bounds, and any
+    button pressed outside a private chat (every flow is private: a forged press on a group
+    message must not answer into the group), get the stale-button answer and nothing else.
+    Whatever the handler does, the query is answered (an unanswered one spins in the app).
+    """
+
+    def decorate(handler: CallbackHandler[C]) -> Handler:
+        @functools.wraps(handler)
+        async def parsed(update: Update, context: BotContext) -> None:
+            query = update.callback_query
+            assert query is not None
+            message = query.message
+            try:
+                if message is None or message.chat.type != ChatType.PRIVATE:
+                    raise BadCallback("not a private chat")
+                data = kind.unpack(query.data or "", context.svc.config)
+            except BadCallback:
+                log.info(
+                    "refused callback data %r from %s", (query.data or "")[:64], query.from_user.id
+                )
+                tr = await reader(update, context)
+                await answer_query(update, tr.gettext(STALE_BUTTON), alert=True)
+                return
+            try:
+                await handler(update, context, data)
+            except Exception:
+                # already answered, or Telegram is down: the error handler reports the cause
+                with contextlib.suppress(TelegramError):
+                    await query.answer()
+                raise
+
+        return parsed
 
     return decorate
 

@@ -10,8 +10,7 @@ from bot import people
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.people import Role
-from handlers.common import answer_query, reader, reply
-from handlers.onboarding import STALE_BUTTON
+from handlers.common import STALE_BUTTON, answer_query, reader, reply
 
 
 async def _draft_note(update: Update, context: BotContext, tr: Translator) -> str:

@@ -8,10 +8,19 @@ import logging
 from telegram import InlineKeyboardMarkup, Update
 
 from bot import people
+from bot.callbacks import Language
 from bot.context import BotContext
 from bot.i18n import N_, Translator, translator
 from bot.people import InviteRefused, Role
-from handlers.common import answer_query, drop_keyboard, keyboard, reader, reply, user_info
+from handlers.common import (
+    answer_query,
+    drop_keyboard,
+    keyboard,
+    on_callback,
+    reader,
+    reply,
+    user_info,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +50,9 @@ def menu_commands() -> list[tuple[str, str]]:
 
 
 def language_keyboard(config_languages: tuple[str, ...], tr: Translator) -> InlineKeyboardMarkup:
-    return keyboard([[(tr.language_name(code), f"lang:{code}") for code in config_languages]])
+    return keyboard(
+        [[(tr.language_name(code), Language(code).pack()) for code in config_languages]]
+    )
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -122,15 +133,13 @@ async def language_command(update: Update, context: BotContext) -> None:
     )
 
 
-async def language_chosen(update: Update, context: BotContext) -> None:
+@on_callback(Language)
+async def language_chosen(update: Update, context: BotContext, data: Language) -> None:
     """``lang:<code>`` button: store the choice; a first choice is followed by the welcome."""
     query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_user is not None
+    assert query is not None and update.effective_user is not None
     svc = context.svc
-    code = query.data.split(":", 1)[1]
-    if code not in svc.config.languages:
-        await answer_query(update, (await reader(update, context)).gettext(STALE_BUTTON))
-        return
+    code = data.code
     person = await people.get_person(svc, update.effective_user.id)
     if person is None:
         person = await people.register(svc, user_info(update.effective_user))
@@ -145,9 +154,6 @@ async def language_chosen(update: Update, context: BotContext) -> None:
         role = await people.role_of(svc, person.tg_id)
         text += "\n\n" + await welcome_text(context, person.tg_id, role, tr)
     await reply(update, text)
-
-
-STALE_BUTTON = N_("This button is no longer valid.")
 
 
 async def welcome_text(context: BotContext, tg_id: int, role: Role, tr: Translator) -> str:

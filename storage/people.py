@@ -119,6 +119,11 @@ async def add_admin(tx: Tx, now: datetime, tg_id: int, source: str, added_by: in
     return n > 0
 
 
+async def admin_source(db: Database | Tx, tg_id: int) -> str | None:
+    """How the person became an admin ("config", "cli", "bot"); None if they are not one."""
+    return await db.fetchval("SELECT source FROM admins WHERE tg_id = ?", (tg_id,))
+
+
 async def remove_admin(tx: Tx, tg_id: int) -> bool:
     return await tx.execute_rowcount("DELETE FROM admins WHERE tg_id = ?", (tg_id,)) > 0
 
@@ -188,6 +193,12 @@ async def revoke_assignment(
         (to_db(now), by, assignment_id),
     )
     return _assignment(row)
+
+
+async def assignment(db: Database | Tx, assignment_id: int) -> Assignment | None:
+    """One active assignment by id; None if there is none (or it was revoked)."""
+    row = await db.fetchone(f"{_ASSIGNMENT_SELECT} AND a.id = ?", (assignment_id,))
+    return None if row is None else _assignment(row)
 
 
 async def assignments_of(db: Database | Tx, tg_id: int) -> list[Assignment]:

@@ -137,3 +137,28 @@ async def test_run_polls_answers_and_stops_cleanly_without_logging_the_token(
     assert log.rstrip().splitlines()[-1].endswith("INFO bot.app: stopped")
     assert sb.token not in log and sb.token.split(":")[1] not in log
     assert "getUpdates" in log  # DEBUG logs mention requests, but never the URL's token
+
+
+def test_admin_remove_of_a_config_admin_says_plainly_it_would_come_back(tmp_path: Path) -> None:
+    """Issue 6 item 11: the CLI must not say "removed" for an admin config re-adds at start."""
+    import sqlite3
+
+    cfg = tmp_path / "admins.toml"
+    cfg.write_text(
+        (ROOT / "config.toml").read_text().replace("admins = []", "admins = [4242]", 1),
+        encoding="utf-8",
+    )
+    env = env_for(tmp_path, NFPBOT_CONFIG=str(cfg))
+    assert "4242\tconfig" in nfpbot("admin", "list", env=env).stdout
+    result = nfpbot("admin", "remove", "4242", env=env)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "bot.admins" in lines[0] and str(cfg) in lines[0], result.stderr
+    assert "removed" not in result.stdout
+    assert "4242\tconfig" in nfpbot("admin", "list", env=env).stdout  # still, and said so
+    # a CLI admin is removed through the domain, audited like an addition
+    nfpbot("admin", "add", "777", env=env)
+    assert "777 removed" in nfpbot("admin", "remove", "777", env=env).stdout
+    with sqlite3.connect(tmp_path / "cli.sqlite3") as conn:
+        actions = [r[0] for r in conn.execute("SELECT action FROM audit WHERE target = '777'")]
+    assert actions == ["admin_add", "admin_remove"]

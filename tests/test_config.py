@@ -581,6 +581,9 @@ BAD: list[tuple[str, str | None, str, str, str]] = [
     ("bad-status", 'status = "partner"', 'status = "member"',
      "regions.central-asia.countries.KGZ.status", "expected one of partner, observer, joining"),
     ("bad-version", "version = 1", "version = 0", "questionnaire.version", "at least 1"),
+    # issue 6 item 12: a region's admins are that region's only; bot.admins are everywhere
+    ("region-admin-also-deployment-wide", "admins = [222]", "admins = [111]", f"{R}.admins[0]",
+     "111 is already a deployment-wide admin (bot.admins)"),
 ]
 # fmt: on
 

@@ -193,18 +193,21 @@ class SimUser(_SimChat):
             + f"; available: {available}"
         )
 
-    async def press_forged(self, data: str, *, message_id: int) -> dict[str, Any]:
+    async def press_forged(
+        self, data: str, *, message_id: int, chat: SimGroup | None = None
+    ) -> dict[str, Any]:
         """Send ``data`` as if a button of that message carried it.
 
         Telegram does not check callback data against the message's buttons (a modified
         client can send anything through MTProto), so bots must not trust it; this lets a
-        test prove that.
+        test prove that. ``chat`` presses on a message of a group instead of the private chat.
         """
         self._check_can_write()
-        stored = self._chat.messages[message_id]
+        state = chat._chat if chat is not None else self._chat
+        stored = state.messages[message_id]
         button = {"text": "forged", "callback_data": data}
         query = self._sb._queue_callback(
-            self._chat, self.user_dict(), copy.deepcopy(stored.message), button
+            state, self.user_dict(), copy.deepcopy(stored.message), button
         )
         await asyncio.sleep(0)
         return query
