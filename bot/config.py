@@ -316,7 +316,8 @@ class Topic:
 
 @dataclass(frozen=True)
 class Region:
-    """One regional secretariat: its countries, group chat, admins, schedule and questions."""
+    """One regional secretariat: its countries, group chat, admins (of this region only),
+    schedule and questions."""
 
     key: str
     name: Mapping[str, str] = _text_field()
@@ -339,7 +340,7 @@ class Region:
 
 @dataclass(frozen=True)
 class Config:
-    """The whole deployment; ``admins`` are bootstrap admins of every region."""
+    """The whole deployment; ``admins`` are deployment-wide: admins of every region."""
 
     database: Path
     languages: tuple[str, ...]
@@ -462,6 +463,13 @@ def parse_config(
         region = _region(item, languages, default_language, default_questionnaire)
         if any(r.key == region.key for r in regions):
             item.fail("key", f"duplicate region {region.key!r}")
+        for i, tg_id in enumerate(region.admins):
+            if tg_id in admins:  # a region's admins administer that region only
+                item.fail(
+                    f"admins[{i}]",
+                    f"{tg_id} is already a deployment-wide admin (bot.admins); "
+                    "list it in one place",
+                )
         for country in region.countries:
             if country.iso3 in seen_countries:
                 raise ConfigError(

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from bot import cycle
+from bot.callbacks import DELEGATION_DAYS, AnswerClarification, OpenReport
 from bot.i18n import translator
 from bot.numbers import NumberError, parse_count
 from bot.questionnaire import AnswerError
@@ -41,7 +42,7 @@ async def ask_clarification(
     """Mark a confirmed report "needs clarification" and send the comment to its NFPs."""
     from bot.people import require_admin
 
-    await require_admin(svc, admin_id, "clarify")
+    await require_admin(svc, admin_id, "clarify", iso3=iso3)
     _, country = svc.config.country(iso3)
     now = svc.clock.now()
     async with svc.db.transaction() as tx:
@@ -67,8 +68,8 @@ async def ask_clarification(
                 kind="clarification",
                 text=text,
                 buttons=[
-                    [(tr.gettext("Answer"), f"cq:{cid}")],
-                    [(tr.gettext("Correct the report"), f"rs:{iso3}:{week}")],
+                    [(tr.gettext("Answer"), AnswerClarification(cid).pack())],
+                    [(tr.gettext("Correct the report"), OpenReport(iso3, week).pack())],
                 ],
             )
         found = await followups.clarification(tx, cid)
@@ -96,9 +97,11 @@ async def _answer_clarification(svc: Services, tg_id: int, cid: int, text: str) 
     async with svc.db.transaction() as tx:
         await store.set_session(tx, now, tg_id, None, None)
         q = await followups.clarification(tx, cid)
+        report = await store.get(tx, q.report_id) if q is not None else None
+        if report is not None and not await _assigned(tx, tg_id, report.iso3):
+            return Reply("not_nfp", {"iso3": report.iso3})  # revoked since pressing Answer
         if q is None or not await followups.answer_clarification(tx, now, cid, tg_id, text):
             return Reply("clarification_closed")
-        report = await store.get(tx, q.report_id)
         assert report is not None
         await _tell_asker(tx, svc, now, q, report.iso3, report.week, tg_id, text)
         await audit.record(tx, now, tg_id, "clarification_answer", report.iso3, id=cid)
@@ -209,8 +212,18 @@ async def start_revision(svc: Services, tg_id: int, iso3: str, week: str, key: s
     return value
 
 
+async def _assigned(db: Any, tg_id: int, iso3: str) -> bool:
+    """Whether the person is an NFP of the country now (checked at every step, not only
+    when the exchange began: a revoked NFP is out at once)."""
+    return iso3 in {a.iso3 for a in await people.assignments_of(db, tg_id)}
+
+
 async def _revision_text(svc: Services, tg_id: int, data: dict[str, Any], text: str) -> Reply:
     now = svc.clock.now()
+    if not await _assigned(svc.db, tg_id, data["iso3"]):
+        async with svc.db.transaction() as tx:
+            await store.set_session(tx, now, tg_id, None, None)
+        return Reply("not_nfp", {"iso3": data["iso3"]})
     region, _ = svc.config.country(data["iso3"])
     question = region.questionnaire.question(data["key"])
     if data["stage"] == "value":
@@ -231,6 +244,9 @@ async def _revision_text(svc: Services, tg_id: int, data: dict[str, Any], text: 
         return Reply("revision_reason_short")
     old = await current_value(svc, data["iso3"], data["week"], data["key"])
     async with svc.db.transaction() as tx:
+        if not await _assigned(tx, tg_id, data["iso3"]):
+            await store.set_session(tx, now, tg_id, None, None)
+            return Reply("not_nfp", {"iso3": data["iso3"]})
         rid = await followups.add_revision(
             tx,
             now,
@@ -267,12 +283,14 @@ async def delegation_candidates(svc: Services, tg_id: int) -> list[tuple[str, pe
     return found
 
 
+async def may_delegate(svc: Services, tg_id: int, iso3: str, to_id: int) -> bool:
+    """Whether the caller is an NFP of the country and ``to_id`` another NFP of it."""
+    return (iso3, to_id) in {(i, p.tg_id) for i, p in await delegation_candidates(svc, tg_id)}
+
+
 async def delegate(svc: Services, tg_id: int, iso3: str, to_id: int, days: int) -> date:
     """Hand prompts and reminders to another NFP of the country until a date (inclusive)."""
-    if not 1 <= days <= 92:
-        raise FollowupError("stale")
-    candidates = {(i, p.tg_id) for i, p in await delegation_candidates(svc, tg_id)}
-    if (iso3, to_id) not in candidates:
+    if days not in DELEGATION_DAYS or not await may_delegate(svc, tg_id, iso3, to_id):
         raise FollowupError("stale")
     _, country = svc.config.country(iso3)
     now = svc.clock.now()

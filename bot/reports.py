@@ -108,7 +108,7 @@ async def open_report(
     current = cycle.current_week(region, country, now)
     if week is None:
         week = cycle.shift_week(current, -1) if previous else current
-    elif cycle.parse_week(week, current) != week:
+    elif not await _offered_week(svc, iso3, week, current):
         raise ValueError(f"not a week that can be reported: {week!r}")
     async with svc.db.transaction() as tx:
         report = await store.get_or_create(tx, now, iso3, week, region.questionnaire.version)
@@ -136,6 +136,20 @@ async def open_report(
     if handed_over:
         svc.wake_outbox()  # the previous editor's notice
     return screen
+
+
+async def _offered_week(svc: Services, iso3: str, week: str, current: str) -> bool:
+    """Only weeks the product offers a button for: this week and the previous one (/report,
+    /report last), and an earlier week it prompted for or that has a report (a late prompt's
+    or reminder's button, a clarification's "Correct the report"). Callback data can be
+    forged, so a week in it is checked here, never trusted."""
+    if cycle.parse_week(week, current) != week:  # a real ISO week, not after the current one
+        return False
+    if week in (current, cycle.shift_week(current, -1)):
+        return True
+    if await store.find(svc.db, iso3, week) is not None:
+        return True
+    return "prompt" in await store.events(svc.db, iso3, week)
 
 
 async def _hand_over(tx: Tx, svc: Services, now: datetime, report: Report, to: int) -> None:
@@ -256,6 +270,25 @@ async def _active(tx: Tx, tg_id: int) -> tuple[Session, Report] | None:
     return session, report
 
 
+async def _unassigned(tx: Tx, now: datetime, tg_id: int) -> Screen | None:
+    """End a report session whose country the person is no longer an NFP of.
+
+    Every step (answer, button, confirm) checks the current assignment, not only the open
+    session: an NFP revoked mid-report is out at once, and the report is free for the others.
+    """
+    session = await store.session(tx, tg_id)
+    if session is None or session.report_id is None:
+        return None
+    report = await store.get(tx, session.report_id)
+    if report is None or report.iso3 in {a.iso3 for a in await people.assignments_of(tx, tg_id)}:
+        return None
+    await store.set_session(tx, now, tg_id, None, None)
+    if report.editor == tg_id:
+        await store.set_editor(tx, now, report.id, None)
+    await audit.record(tx, now, tg_id, "refused", "report", reason="not_nfp", iso3=report.iso3)
+    return Screen("not_nfp", iso3=report.iso3, week=report.week)
+
+
 async def _after_answer(
     tx: Tx, svc: Services, now: datetime, session: Session, report: Report
 ) -> None:
@@ -270,6 +303,8 @@ async def answer_text(svc: Services, tg_id: int, text: str) -> Screen | None:
     """A typed answer; None when no questionnaire is waiting for text from this person."""
     now = svc.clock.now()
     async with svc.db.transaction() as tx:
+        if (revoked := await _unassigned(tx, now, tg_id)) is not None:
+            return revoked
         active = await _active(tx, tg_id)
         if active is None:
             session = await store.session(tx, tg_id)
@@ -311,6 +346,8 @@ async def press(svc: Services, tg_id: int, nonce: int, action: str, arg: str = "
     """A button of the questionnaire. Stale presses change nothing and say so."""
     now = svc.clock.now()
     async with svc.db.transaction() as tx:
+        if (revoked := await _unassigned(tx, now, tg_id)) is not None:
+            return revoked
         active = await _active(tx, tg_id)
         if active is None:
             screen = await _screen(tx, svc, tg_id)

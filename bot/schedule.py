@@ -16,9 +16,11 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from bot import cycle
+from bot.callbacks import OpenReport
 from bot.config import Country, Region
 from bot.cycle import CountryCycle
 from bot.i18n import Translator, translator
+from bot.people import scope_from
 from bot.services import Services
 from storage import followups, outbox, people, regions
 from storage import reports as store
@@ -153,7 +155,7 @@ async def _enqueue_prompt(
         chat_id=a.tg_id,
         kind="prompt" if event == "prompt" else "reminder",
         text=text,
-        buttons=[[(button, f"rs:{c.iso3}:{c.week}")]],
+        buttons=[[(button, OpenReport(c.iso3, c.week).pack())]],
     )
     return int(queued)
 
@@ -168,13 +170,16 @@ def _title(tr: Translator, country: Country, week: str) -> str:
     )
 
 
-async def secretariat_chats(tx: Tx, region: Region) -> list[tuple[int, str]]:
-    """Where the secretariat is told things: its group, else each admin privately."""
+async def secretariat_chats(tx: Tx, svc: Services, region: Region) -> list[tuple[int, str]]:
+    """Where the secretariat is told things: its group, else each admin of the region privately
+    (deployment-wide admins and the region's own, not other regions' admins)."""
     group = await regions.group_chat(tx, region.key)  # type: ignore[arg-type]
     if group:
         return [(group, region.default_language)]
     chats = []
-    for admin_id in await people.admin_ids(tx):
+    for admin_id, source in await people.admins_with_source(tx):
+        if not scope_from(svc.config, admin_id, source).covers(region.key):
+            continue
         person = await people.get(tx, admin_id)
         chats.append((admin_id, (person.language if person else None) or region.default_language))
     return chats
@@ -184,7 +189,7 @@ async def _enqueue_late_notice(
     tx: Tx, svc: Services, now: datetime, region: Region, country: Country, c: CountryCycle
 ) -> int:
     n = 0
-    for chat_id, lang in await secretariat_chats(tx, region):
+    for chat_id, lang in await secretariat_chats(tx, svc, region):
         tr = translator(lang)
         text = tr.gettext(
             "{country} has not confirmed its report for week {number}; the deadline was "

@@ -11,12 +11,13 @@ from telegram.ext import (
     filters,
 )
 
+from bot import callbacks as cb
 from handlers import admin, chats, errors, fallback, followups, onboarding, report, secretariat
 
-# Callback data is checked by shape here (a forged or outdated shape falls through to
-# ``fallback.stale_button``); what it names is checked again by the domain.
-ISO3 = "[A-Z]{3}"
-WEEK = r"\d{4}-W\d{2}"
+# Callback data is routed by its bot.callbacks class's pattern (pairwise disjoint) and parsed
+# with bounds by handlers.common.on_callback; a shape no class knows (forged, or from an old
+# version) falls through to ``fallback.stale_button``, which answers it. What the data names
+# is checked again by the domain.
 
 
 def register_handlers(app: Application) -> None:
@@ -31,26 +32,29 @@ def register_handlers(app: Application) -> None:
             CommandHandler("invite", admin.invite, private),
             CommandHandler("nfps", admin.nfps, private),
             CommandHandler("revoke", admin.revoke, private),
-            CallbackQueryHandler(onboarding.language_chosen, r"^lang:[a-z]{2}$"),
-            CallbackQueryHandler(admin.invite_country_chosen, rf"^invc:{ISO3}$"),
-            CallbackQueryHandler(admin.invite_kind_chosen, rf"^inv:{ISO3}:(main|alternate)$"),
-            CallbackQueryHandler(admin.revoke_chosen, r"^rvy?:(a:\d+|i:[\w-]+)$"),
-            CallbackQueryHandler(admin.revoke_cancelled, r"^rvn$"),
+            CallbackQueryHandler(onboarding.language_chosen, cb.Language.pattern()),
+            CallbackQueryHandler(admin.invite_country_chosen, cb.InviteCountry.pattern()),
+            CallbackQueryHandler(admin.invite_kind_chosen, cb.InviteKind.pattern()),
+            CallbackQueryHandler(admin.revoke_chosen, cb.RevokeAsk.pattern()),
+            CallbackQueryHandler(admin.revoke_confirmed, cb.RevokeConfirm.pattern()),
+            CallbackQueryHandler(admin.revoke_cancelled, cb.RevokeCancel.pattern()),
             CommandHandler("report", report.report_command, private),
-            CallbackQueryHandler(report.button, r"^r:\d+:[a-z!]+(:\w+)?$"),
-            CallbackQueryHandler(
-                report.open_from_button, rf"^(r[st]:{ISO3}:{WEEK}|rc:{ISO3}(:last)?)$"
-            ),
+            CallbackQueryHandler(report.button, cb.ReportButton.pattern()),
+            CallbackQueryHandler(report.open_from_prompt, cb.OpenReport.pattern()),
+            CallbackQueryHandler(report.take_over, cb.TakeOver.pattern()),
+            CallbackQueryHandler(report.pick_country, cb.PickCountry.pattern()),
             CommandHandler("status", secretariat.status, private),
             CommandHandler("remind", secretariat.remind, private),
             CommandHandler("clarify", secretariat.clarify, private),
             CommandHandler("revise", followups.revise, private),
             CommandHandler("delegate", followups.delegate, private),
-            CallbackQueryHandler(followups.clarification_answer_button, r"^cq:\d+$"),
-            CallbackQueryHandler(followups.revise_week_chosen, rf"^rvw:{ISO3}:{WEEK}$"),
-            CallbackQueryHandler(followups.revise_field_chosen, rf"^rvf:{ISO3}:{WEEK}:\w+$"),
-            CallbackQueryHandler(followups.delegate_person_chosen, rf"^dg:{ISO3}:\d+$"),
-            CallbackQueryHandler(followups.delegate_until_chosen, rf"^dgu:{ISO3}:\d+:\d+$"),
+            CallbackQueryHandler(
+                followups.clarification_answer_button, cb.AnswerClarification.pattern()
+            ),
+            CallbackQueryHandler(followups.revise_week_chosen, cb.ReviseWeek.pattern()),
+            CallbackQueryHandler(followups.revise_field_chosen, cb.ReviseField.pattern()),
+            CallbackQueryHandler(followups.delegate_person_chosen, cb.DelegateTo.pattern()),
+            CallbackQueryHandler(followups.delegate_until_chosen, cb.DelegateFor.pattern()),
             # fallbacks last: within a group the first matching handler wins
             MessageHandler(filters.COMMAND & private, fallback.unknown_command),
             MessageHandler(filters.TEXT & private, report.text),

@@ -7,10 +7,21 @@ import html
 from telegram import Update
 
 from bot import people
+from bot.callbacks import InviteCountry, InviteKind, RevokeAsk, RevokeCancel, RevokeConfirm
 from bot.context import BotContext
 from bot.i18n import Translator
-from handlers.common import admin_only, answer_query, drop_keyboard, edit, keyboard, reader, reply
-from handlers.onboarding import STALE_BUTTON
+from bot.services import Services
+from handlers.common import (
+    STALE_BUTTON,
+    admin_only,
+    answer_query,
+    drop_keyboard,
+    edit,
+    keyboard,
+    on_callback,
+    reader,
+    reply,
+)
 
 KIND_ALIASES = {
     "main": "main",
@@ -25,6 +36,23 @@ def _kind_label(tr: Translator, kind: str) -> str:
     return tr.gettext("main") if kind == "main" else tr.gettext("alternate")
 
 
+def other_region_text(tr: Translator, country_name: str) -> str:
+    return tr.gettext("{country} is not in a region you administer.").format(
+        country=html.escape(country_name)
+    )
+
+
+async def outside_scope(update: Update, context: BotContext, tr: Translator, iso3: str) -> bool:
+    """Tell an admin of other regions that this country is not theirs (True if so)."""
+    svc = context.svc
+    scope = await people.admin_scope(svc, update.effective_user.id)  # type: ignore[union-attr]
+    if people.covers_country(svc, scope, iso3):
+        return False
+    await people.log_refusal(svc, update.effective_user.id, "country", "other_region")  # type: ignore[union-attr]
+    await reply(update, other_region_text(tr, svc.config.country(iso3)[1].name(tr.lang)))
+    return True
+
+
 @admin_only("invite")
 async def invite(update: Update, context: BotContext) -> None:
     """``/invite ISO3 [alternate]``, or no argument to pick the country from buttons."""
@@ -32,10 +60,13 @@ async def invite(update: Update, context: BotContext) -> None:
     svc = context.svc
     args = context.args or []
     if not args:
+        scope = await people.admin_scope(svc, update.effective_user.id)  # type: ignore[union-attr]
         rows, row = [], []
         for region in svc.config.regions:
+            if not scope.covers(region.key):
+                continue
             for c in region.countries:
-                row.append((c.name(tr.lang), f"invc:{c.iso3}"))
+                row.append((c.name(tr.lang), InviteCountry(c.iso3).pack()))
                 if len(row) == 2:
                     rows.append(row)
                     row = []
@@ -59,20 +90,18 @@ async def invite(update: Update, context: BotContext) -> None:
             ),
         )
         return
+    if await outside_scope(update, context, tr, iso3):
+        return
     await _send_invite(update, context, tr, iso3, kind)
 
 
 @admin_only("invite")
-async def invite_country_chosen(update: Update, context: BotContext) -> None:
+@on_callback(InviteCountry)
+async def invite_country_chosen(update: Update, context: BotContext, data: InviteCountry) -> None:
     """``invc:ISO3`` button: ask main or alternate."""
     tr = await reader(update, context)
-    data = update.callback_query.data  # type: ignore[union-attr]
-    iso3 = data.split(":", 1)[1]  # type: ignore[union-attr]
-    try:
-        _, country = context.svc.config.country(iso3)
-    except KeyError:
-        await answer_query(update, tr.gettext(STALE_BUTTON), alert=True)
-        return
+    iso3 = data.iso3
+    _, country = context.svc.config.country(iso3)
     await answer_query(update)
     await edit(
         update,
@@ -82,8 +111,8 @@ async def invite_country_chosen(update: Update, context: BotContext) -> None:
         keyboard(
             [
                 [
-                    (tr.gettext("Main NFP"), f"inv:{iso3}:main"),
-                    (tr.gettext("Alternate"), f"inv:{iso3}:alternate"),
+                    (tr.gettext("Main NFP"), InviteKind(iso3, "main").pack()),
+                    (tr.gettext("Alternate"), InviteKind(iso3, "alternate").pack()),
                 ]
             ]
         ),
@@ -91,16 +120,13 @@ async def invite_country_chosen(update: Update, context: BotContext) -> None:
 
 
 @admin_only("invite")
-async def invite_kind_chosen(update: Update, context: BotContext) -> None:
+@on_callback(InviteKind)
+async def invite_kind_chosen(update: Update, context: BotContext, data: InviteKind) -> None:
     """``inv:ISO3:kind`` button: create the invitation."""
     tr = await reader(update, context)
-    _, iso3, kind = update.callback_query.data.split(":")  # type: ignore[union-attr]
-    if kind not in people.INVITE_KINDS:
-        await answer_query(update, tr.gettext(STALE_BUTTON), alert=True)
-        return
     await answer_query(update)
     await drop_keyboard(update)
-    await _send_invite(update, context, tr, iso3, kind)
+    await _send_invite(update, context, tr, data.iso3, data.kind)
 
 
 async def _send_invite(
@@ -111,6 +137,9 @@ async def _send_invite(
         inv = await people.create_invite(svc, update.effective_user.id, iso3, kind)  # type: ignore[union-attr]
     except KeyError:
         await reply(update, tr.gettext(STALE_BUTTON))
+        return
+    except people.NotAllowed:
+        await reply(update, other_region_text(tr, svc.config.country(iso3)[1].name(tr.lang)))
         return
     region, country = svc.config.country(iso3)
     link = people.invite_link(svc.bot_username, inv.code)
@@ -137,8 +166,11 @@ async def nfps(update: Update, context: BotContext) -> None:
     svc = context.svc
     assignments = await people.nfps(svc, update.effective_user.id)  # type: ignore[union-attr]
     pending = await people.pending_invites(svc, update.effective_user.id)  # type: ignore[union-attr]
+    scope = await people.admin_scope(svc, update.effective_user.id)  # type: ignore[union-attr]
     lines: list[str] = []
     for region in svc.config.regions:
+        if not scope.covers(region.key):
+            continue
         lines.append(f"<b>{html.escape(region.name[tr.lang])}</b>")
         for c in region.countries:
             mine = [a for a in assignments if a.iso3 == c.iso3]
@@ -177,7 +209,12 @@ async def revoke(update: Update, context: BotContext) -> None:
     assignments = await people.nfps(svc, update.effective_user.id)  # type: ignore[union-attr]
     pending = await people.pending_invites(svc, update.effective_user.id)  # type: ignore[union-attr]
     rows = [
-        [(f"{a.iso3} · {a.person.display_name} ({_kind_label(tr, a.kind)})", f"rv:a:{a.id}")]
+        [
+            (
+                f"{a.iso3} · {a.person.display_name} ({_kind_label(tr, a.kind)})",
+                RevokeAsk(assignment_id=a.id).pack(),
+            )
+        ]
         for a in assignments
     ]
     rows += [
@@ -186,7 +223,7 @@ async def revoke(update: Update, context: BotContext) -> None:
                 tr.gettext("{iso3} · unused invitation ({kind})").format(
                     iso3=i.iso3, kind=_kind_label(tr, i.kind)
                 ),
-                f"rv:i:{i.code}",
+                RevokeAsk(code=i.code).pack(),
             )
         ]
         for i in pending
@@ -198,45 +235,39 @@ async def revoke(update: Update, context: BotContext) -> None:
 
 
 @admin_only("revoke")
-async def revoke_chosen(update: Update, context: BotContext) -> None:
-    """``rv:a:<id>`` / ``rv:i:<code>`` asks to confirm; ``rvy:…`` does it."""
+@on_callback(RevokeAsk)
+async def revoke_chosen(update: Update, context: BotContext, data: RevokeAsk) -> None:
+    """``rv:a:<id>`` / ``rv:i:<code>`` asks to confirm."""
+    tr = await reader(update, context)
+    await answer_query(update)
+    await edit(
+        update,
+        tr.gettext("Remove this? This cannot be undone."),
+        keyboard(
+            [
+                [
+                    (
+                        tr.gettext("Yes, remove"),
+                        RevokeConfirm(data.assignment_id, data.code).pack(),
+                    ),
+                    (tr.gettext("Cancel"), RevokeCancel().pack()),
+                ]
+            ]
+        ),
+    )
+
+
+@admin_only("revoke")
+@on_callback(RevokeConfirm)
+async def revoke_confirmed(update: Update, context: BotContext, data: RevokeConfirm) -> None:
+    """``rvy:a:<id>`` / ``rvy:i:<code>``: remove (only within the admin's regions)."""
     tr = await reader(update, context)
     svc = context.svc
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    action, what, ident = query.data.split(":", 2)
     admin_id = update.effective_user.id  # type: ignore[union-attr]
-    if action == "rv":
-        await answer_query(update)
-        await edit(
-            update,
-            tr.gettext("Remove this? This cannot be undone."),
-            keyboard(
-                [
-                    [
-                        (tr.gettext("Yes, remove"), f"rvy:{what}:{ident}"),
-                        (tr.gettext("Cancel"), "rvn"),
-                    ]
-                ]
-            ),
-        )
-        return
-    if what == "a" and ident.isdigit():
-        done = await people.revoke_assignment(svc, admin_id, int(ident))
-        text = (
-            tr.gettext("{name} is no longer an NFP of {country}.").format(
-                name=html.escape(done.person.display_name),
-                country=html.escape(svc.config.country(done.iso3)[1].name(tr.lang)),
-            )
-            if done
-            else None
-        )
-    else:
-        text = (
-            tr.gettext("The invitation was cancelled.")
-            if await people.revoke_invite(svc, admin_id, ident)
-            else None
-        )
+    try:
+        text = await _revoke(svc, tr, admin_id, data)
+    except people.NotAllowed:
+        text = None
     if text is None:
         await answer_query(update, tr.gettext(STALE_BUTTON), alert=True)
         return
@@ -244,8 +275,26 @@ async def revoke_chosen(update: Update, context: BotContext) -> None:
     await edit(update, text)
 
 
+async def _revoke(svc: Services, tr: Translator, admin_id: int, data: RevokeConfirm) -> str | None:
+    if data.assignment_id is not None:
+        done = await people.revoke_assignment(svc, admin_id, data.assignment_id)
+        if done is None:
+            return None
+        return tr.gettext("{name} is no longer an NFP of {country}.").format(
+            name=html.escape(done.person.display_name),
+            country=html.escape(svc.config.country(done.iso3)[1].name(tr.lang)),
+        )
+    assert data.code is not None
+    return (
+        tr.gettext("The invitation was cancelled.")
+        if await people.revoke_invite(svc, admin_id, data.code)
+        else None
+    )
+
+
 @admin_only("revoke")
-async def revoke_cancelled(update: Update, context: BotContext) -> None:
+@on_callback(RevokeCancel)
+async def revoke_cancelled(update: Update, context: BotContext, data: RevokeCancel) -> None:
     tr = await reader(update, context)
     await answer_query(update)
     await edit(update, tr.gettext("Nothing was removed."))

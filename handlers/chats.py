@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import ChatMember, ChatMemberUpdated, Update
+from telegram.error import TelegramError
 
 from bot import people
 from bot.context import BotContext
@@ -51,19 +52,46 @@ async def my_chat_member(update: Update, context: BotContext) -> None:
     await _added_to_group(update, context, change)
 
 
+async def _say_and_leave(context: BotContext, chat_id: int, text: str) -> None:
+    """Say why, then leave, whatever the goodbye meets (403, 429, 500, a dead network):
+    leaving is the point, the goodbye only a courtesy."""
+    try:
+        await context.bot.send_message(chat_id, text)
+    except TelegramError as err:
+        log.warning("goodbye to group %s failed (%s); leaving anyway", chat_id, err)
+    finally:
+        await context.bot.leave_chat(chat_id)
+    log.info("left group %s", chat_id)
+
+
 async def _added_to_group(update: Update, context: BotContext, change: ChatMemberUpdated) -> None:
     svc = context.svc
     tr = translator(svc.config.default_language)
-    if await people.role_of(svc, change.from_user.id) != people.Role.ADMIN:
+    scope = await people.admin_scope(svc, change.from_user.id)
+    if not scope:
         await people.log_refusal(svc, change.from_user.id, "add_to_group", "not_admin")
-        await context.bot.send_message(
+        await _say_and_leave(
+            context,
             change.chat.id,
             tr.gettext("Only an administrator of the secretariat can add me to a group. Goodbye."),
         )
-        await context.bot.leave_chat(change.chat.id)
         return
-    free = [r for r in svc.config.regions if not await regions_store.group_chat(svc.db, r.key)]
+    mine = [r for r in svc.config.regions if scope.covers(r.key)]
+    free = [r for r in mine if not await regions_store.group_chat(svc.db, r.key)]
     if not free:
+        await people.log_refusal(svc, change.from_user.id, "add_to_group", "no_free_region")
+        tr = translator(mine[0].default_language) if len(mine) == 1 else tr
+        await _say_and_leave(
+            context,
+            change.chat.id,
+            tr.ngettext(
+                "{regions} already has its group, so I am leaving this one. To move the "
+                "digest here, remove me from the other group first, then add me again.",
+                "{regions} already have their groups, so I am leaving this one. To move a "
+                "digest here, remove me from that region's group first, then add me again.",
+                len(mine),
+            ).format(regions=", ".join(r.name[tr.lang] for r in mine)),
+        )
         return
     region = free[0]
     async with svc.db.transaction() as tx:

@@ -6,34 +6,75 @@ import html
 
 from telegram import Update
 
-from bot import followups
+from bot import followups, people
+from bot.callbacks import (
+    DELEGATION_DAYS,
+    AnswerClarification,
+    DelegateFor,
+    DelegateTo,
+    ReviseField,
+    ReviseWeek,
+)
+from bot.config import Config
 from bot.context import BotContext
 from bot.followups import FollowupError, Reply
 from bot.i18n import Translator
-from handlers.common import answer_query, drop_keyboard, keyboard, reader, reply
-from handlers.report_views import error_text, format_value
+from handlers.common import answer_query, drop_keyboard, keyboard, on_callback, reader, reply
+from handlers.report_views import error_text, format_value, no_longer_nfp_text
 
 
-async def clarification_answer_button(update: Update, context: BotContext) -> None:
+@on_callback(AnswerClarification)
+async def clarification_answer_button(
+    update: Update, context: BotContext, data: AnswerClarification
+) -> None:
     """``cq:<id>``: the next text message answers the secretariat's question."""
     tr = await reader(update, context)
-    cid = update.callback_query.data.split(":")[1]  # type: ignore[union-attr]
     try:
         await followups.start_clarification_answer(
             context.svc,
             update.effective_user.id,  # type: ignore[union-attr]
-            int(cid),
+            data.clarification_id,
         )
-    except (FollowupError, ValueError):
+    except FollowupError:
         await answer_query(update, tr.gettext("This question is already answered."), alert=True)
         return
     await answer_query(update)
     await reply(update, tr.gettext("Please type your answer to the secretariat:"))
 
 
+async def _not_an_nfp(update: Update, context: BotContext, tr: Translator, action: str) -> bool:
+    """Answer someone who is no NFP in words that fit them (True if so): a stranger is told
+    how to join, a registered non-NFP what the command is for; never "your country"."""
+    svc = context.svc
+    user_id = update.effective_user.id  # type: ignore[union-attr]
+    if await people.assignments_of(svc, user_id):
+        return False
+    stranger = await people.role_of(svc, user_id) is people.Role.STRANGER
+    await people.log_refusal(svc, user_id, action, "stranger" if stranger else "not_nfp")
+    if stranger:
+        text = tr.gettext(
+            "I don't know you yet. If the secretariat sent you an invitation link, "
+            "please open it; otherwise send /start."
+        )
+    elif action == "revise":
+        text = tr.gettext(
+            "Only the National Focal Points of a country can revise its figures. "
+            "If you should be one, ask the secretariat for an invitation link."
+        )
+    else:
+        text = tr.gettext(
+            "Only the National Focal Points of a country can hand its reports to a colleague. "
+            "If you should be one, ask the secretariat for an invitation link."
+        )
+    await reply(update, text)
+    return True
+
+
 async def revise(update: Update, context: BotContext) -> None:
     """``/revise``: pick a confirmed week, then a figure, then type the new value and why."""
     tr = await reader(update, context)
+    if await _not_an_nfp(update, context, tr, "revise"):
+        return
     weeks = await followups.revisable_weeks(context.svc, update.effective_user.id)  # type: ignore[union-attr]
     if not weeks:
         await reply(update, tr.gettext("There is no confirmed report to revise yet."))
@@ -44,7 +85,7 @@ async def revise(update: Update, context: BotContext) -> None:
             (
                 (f"{iso3} · " if several else "")
                 + tr.gettext("week {number}, {year}").format(number=int(w[-2:]), year=w[:4]),
-                f"rvw:{iso3}:{w}",
+                ReviseWeek(iso3, w).pack(),
             )
         ]
         for iso3, w in weeks
@@ -58,10 +99,11 @@ async def revise(update: Update, context: BotContext) -> None:
     )
 
 
-async def revise_week_chosen(update: Update, context: BotContext) -> None:
+@on_callback(ReviseWeek)
+async def revise_week_chosen(update: Update, context: BotContext, data: ReviseWeek) -> None:
     """``rvw:ISO3:WEEK``: which figure?"""
     tr = await reader(update, context)
-    _, iso3, week = update.callback_query.data.split(":")  # type: ignore[union-attr]
+    iso3, week = data.iso3, data.week
     try:
         fields = await followups.revision_fields(
             context.svc,
@@ -73,17 +115,23 @@ async def revise_week_chosen(update: Update, context: BotContext) -> None:
         await answer_query(update, tr.gettext("This button is no longer valid."), alert=True)
         return
     rows = [
-        [(f"{q.label[tr.lang]}: {format_value(tr, q, value)}", f"rvf:{iso3}:{week}:{q.key}")]
+        [
+            (
+                f"{q.label[tr.lang]}: {format_value(tr, q, value)}",
+                ReviseField(iso3, week, q.key).pack(),
+            )
+        ]
         for q, value in fields
     ]
     await answer_query(update)
     await reply(update, tr.gettext("Which figure do you want to revise?"), keyboard(rows))
 
 
-async def revise_field_chosen(update: Update, context: BotContext) -> None:
+@on_callback(ReviseField)
+async def revise_field_chosen(update: Update, context: BotContext, data: ReviseField) -> None:
     """``rvf:ISO3:WEEK:KEY``: ask for the corrected figure."""
     tr = await reader(update, context)
-    _, iso3, week, key = update.callback_query.data.split(":")  # type: ignore[union-attr]
+    iso3, week, key = data.iso3, data.week, data.key
     svc = context.svc
     try:
         value = await followups.start_revision(
@@ -110,9 +158,11 @@ async def revise_field_chosen(update: Update, context: BotContext) -> None:
     )
 
 
-def reply_text(tr: Translator, r: Reply) -> str:
+def reply_text(tr: Translator, r: Reply, config: Config) -> str:
     _ = tr.gettext
     data = r.data or {}
+    if r.kind == "not_nfp":
+        return no_longer_nfp_text(tr, config, data["iso3"])
     if r.kind == "clarification_answered":
         return _("Thank you, your answer was sent to the secretariat.")
     if r.kind == "clarification_closed":
@@ -138,6 +188,8 @@ async def delegate(update: Update, context: BotContext) -> None:
     tr = await reader(update, context)
     svc = context.svc
     user_id = update.effective_user.id  # type: ignore[union-attr]
+    if await _not_an_nfp(update, context, tr, "delegate"):
+        return
     if context.args and context.args[0].lower() in ("off", "stop", "end"):
         ended = await followups.end_delegation(svc, user_id)
         await reply(
@@ -157,7 +209,10 @@ async def delegate(update: Update, context: BotContext) -> None:
             ),
         )
         return
-    rows = [[(person.display_name, f"dg:{iso3}:{person.tg_id}")] for iso3, person in candidates]
+    rows = [
+        [(person.display_name, DelegateTo(iso3, person.tg_id).pack())]
+        for iso3, person in candidates
+    ]
     await reply(
         update,
         tr.gettext("Who should handle the weekly reports while you are away?"),
@@ -165,36 +220,40 @@ async def delegate(update: Update, context: BotContext) -> None:
     )
 
 
-async def delegate_person_chosen(update: Update, context: BotContext) -> None:
-    """``dg:ISO3:ID``: for how long?"""
+@on_callback(DelegateTo)
+async def delegate_person_chosen(update: Update, context: BotContext, data: DelegateTo) -> None:
+    """``dg:ISO3:ID``: for how long? (only for a colleague the caller may delegate to)"""
     tr = await reader(update, context)
-    _, iso3, to_id = update.callback_query.data.split(":")  # type: ignore[union-attr]
+    user_id = update.effective_user.id  # type: ignore[union-attr]
+    if not await followups.may_delegate(context.svc, user_id, data.iso3, data.to_id):
+        await answer_query(update, tr.gettext("This button is no longer valid."), alert=True)
+        return
     await answer_query(update)
     rows = [
         [
             (
-                tr.ngettext("{n} week", "{n} weeks", weeks).format(n=weeks),
-                f"dgu:{iso3}:{to_id}:{weeks * 7}",
+                tr.ngettext("{n} week", "{n} weeks", days // 7).format(n=days // 7),
+                DelegateFor(data.iso3, data.to_id, days).pack(),
             )
-            for weeks in (1, 2, 4)
+            for days in DELEGATION_DAYS
         ]
     ]
     await reply(update, tr.gettext("For how long?"), keyboard(rows))
 
 
-async def delegate_until_chosen(update: Update, context: BotContext) -> None:
+@on_callback(DelegateFor)
+async def delegate_until_chosen(update: Update, context: BotContext, data: DelegateFor) -> None:
     """``dgu:ISO3:ID:DAYS``: record the delegation."""
     tr = await reader(update, context)
-    _, iso3, to_id, days = update.callback_query.data.split(":")  # type: ignore[union-attr]
     try:
         until = await followups.delegate(
             context.svc,
             update.effective_user.id,  # type: ignore[union-attr]
-            iso3,
-            int(to_id),
-            int(days),
+            data.iso3,
+            data.to_id,
+            data.days,
         )
-    except (FollowupError, ValueError, KeyError):
+    except FollowupError:
         await answer_query(update, tr.gettext("This button is no longer valid."), alert=True)
         return
     await answer_query(update)

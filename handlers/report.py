@@ -7,12 +7,13 @@ import asyncio
 from telegram import Update
 
 from bot import followups, reports
+from bot.callbacks import OpenReport, PickCountry, ReportButton, TakeOver
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.reports import NotAnNfp, Screen
 from handlers import fallback
 from handlers import followups as followup_views
-from handlers.common import answer_query, drop_keyboard, keyboard, reader, reply
+from handlers.common import answer_query, drop_keyboard, keyboard, on_callback, reader, reply
 from handlers.report_views import error_text, render
 
 
@@ -47,21 +48,41 @@ async def report_command(update: Update, context: BotContext) -> None:
     await show(update, context, screen)
 
 
-async def open_from_button(update: Update, context: BotContext) -> None:
-    """``rs:ISO3:WEEK`` (prompt), ``rt:ISO3:WEEK`` (take over), ``rc:ISO3[:last]`` (pick)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    parts = query.data.split(":")
-    kind, iso3 = parts[0], parts[1]
-    week = parts[2] if kind in ("rs", "rt") and len(parts) > 2 else None
+@on_callback(OpenReport)
+async def open_from_prompt(update: Update, context: BotContext, data: OpenReport) -> None:
+    """``rs:ISO3:WEEK``: a prompt's, reminder's or clarification's button."""
+    await _open_from_button(update, context, data.iso3, week=data.week)
+
+
+@on_callback(TakeOver)
+async def take_over(update: Update, context: BotContext, data: TakeOver) -> None:
+    """``rt:ISO3:WEEK``: take over the report another NFP is filling in."""
+    await _open_from_button(update, context, data.iso3, week=data.week, take_over=True)
+
+
+@on_callback(PickCountry)
+async def pick_country(update: Update, context: BotContext, data: PickCountry) -> None:
+    """``rc:ISO3[:last]``: the country an NFP of several reports for."""
+    await _open_from_button(update, context, data.iso3, previous=data.last)
+
+
+async def _open_from_button(
+    update: Update,
+    context: BotContext,
+    iso3: str,
+    *,
+    week: str | None = None,
+    previous: bool = False,
+    take_over: bool = False,
+) -> None:
     try:
         screen = await reports.open_report(
             context.svc,
             update.effective_user.id,  # type: ignore[union-attr]
             iso3=iso3,
             week=week,
-            previous=kind == "rc" and parts[-1] == "last",
-            take_over=kind == "rt",
+            previous=previous,
+            take_over=take_over,
         )
     except (NotAnNfp, KeyError, ValueError):
         tr = await reader(update, context)
@@ -72,19 +93,23 @@ async def open_from_button(update: Update, context: BotContext) -> None:
     await show(update, context, screen)
 
 
-async def button(update: Update, context: BotContext) -> None:
+@on_callback(ReportButton)
+async def button(update: Update, context: BotContext, data: ReportButton) -> None:
     """``r:<nonce>:<action>[:<arg>]`` — a questionnaire button."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _, nonce, action, *rest = query.data.split(":", 3)
+    assert query is not None
     screen = await reports.press(
         context.svc,
         update.effective_user.id,  # type: ignore[union-attr]
-        int(nonce) if nonce.isdigit() else -1,
-        action,
-        rest[0] if rest else "",
+        data.nonce,
+        data.action,
+        data.arg,
     )
     tr = await reader(update, context)
+    if screen.kind == "not_nfp":
+        text, _ = render(screen, tr, context.svc.config)
+        await asyncio.gather(answer_query(update, text, alert=True), drop_keyboard(update))
+        return
     if screen.kind == "stale" or (screen.error and screen.error.reason == "stale"):
         # a double tap or an old keyboard: say so, change nothing, send nothing new
         text = (
@@ -123,6 +148,7 @@ async def text(update: Update, context: BotContext) -> None:
         message.text,
     )
     if follow is not None:
-        await reply(update, followup_views.reply_text(await reader(update, context), follow))
+        tr = await reader(update, context)
+        await reply(update, followup_views.reply_text(tr, follow, context.svc.config))
         return
     await fallback.text_message(update, context)

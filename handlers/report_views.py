@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from bot.callbacks import PickCountry, ReportButton, TakeOver
 from bot.config import Config, Question, Questionnaire
 from bot.cycle import week_range
 from bot.i18n import Translator
@@ -53,6 +54,13 @@ def error_text(tr: Translator, err: AnswerError) -> str:
     else:
         text = messages.get(err.reason, messages["stale"])
     return "⚠️ " + text
+
+
+def no_longer_nfp_text(tr: Translator, config: Config, iso3: str) -> str:
+    return tr.gettext(
+        "You are no longer a National Focal Point of {country}, so this is closed for you. "
+        "If this is a mistake, please ask the secretariat."
+    ).format(country=html.escape(config.country(iso3)[1].name(tr.lang)))
 
 
 def format_value(tr: Translator, question: Question, value: Any) -> str:
@@ -106,19 +114,21 @@ def render(screen: Screen, tr: Translator, config: Config) -> tuple[str, Rows]:
             country=html.escape(config.country(screen.iso3)[1].name(tr.lang)),
             week=int(screen.week[-2:]),
         )
-        return text, [[(_("Take over the report"), f"rt:{screen.iso3}:{screen.week}")]]
+        return text, [[(_("Take over the report"), TakeOver(screen.iso3, screen.week).pack())]]
     if screen.kind == "taken_over":
         name = screen.other_person.display_name if screen.other_person else "?"
         return _("{name} has taken over this report. Send /report to see where it stands.").format(
             name=html.escape(name)
         ), []
     if screen.kind == "pick_country":
-        suffix = ":last" if screen.week == "last" else ""
+        last = screen.week == "last"
         rows = [
-            [(config.country(iso3)[1].name(tr.lang), f"rc:{iso3}{suffix}")]
+            [(config.country(iso3)[1].name(tr.lang), PickCountry(iso3, last).pack())]
             for iso3 in screen.countries
         ]
         return _("Which country do you want to report for?"), rows
+    if screen.kind == "not_nfp":
+        return no_longer_nfp_text(tr, config, screen.iso3), []
     if screen.kind in ("idle", "stale"):
         return _("This button is no longer valid."), []
     region, _country = config.country(screen.iso3)
@@ -151,15 +161,20 @@ def render(screen: Screen, tr: Translator, config: Config) -> tuple[str, Rows]:
             )
         )
     elif question.type == "choice":
-        rows += [[(o.label[tr.lang], f"r:{n}:c:{o.key}")] for o in question.options]
+        rows += [[(o.label[tr.lang], ReportButton(n, "c", o.key).pack())] for o in question.options]
     else:
         chosen = set((screen.selection or {}).get("selected", []))
         lines.append(_("Choose all that apply, then press Done."))
         rows += [
-            [(("✅ " if o.key in chosen else "▫️ ") + o.label[tr.lang], f"r:{n}:t:{o.key}")]
+            [
+                (
+                    ("✅ " if o.key in chosen else "▫️ ") + o.label[tr.lang],
+                    ReportButton(n, "t", o.key).pack(),
+                )
+            ]
             for o in question.options
         ]
-        rows.append([(_("Done"), f"r:{n}:d")])
+        rows.append([(_("Done"), ReportButton(n, "d").pack())])
     if screen.last_week and question.key in screen.last_week:
         lines.append(
             _("Last week: {value}").format(
@@ -167,11 +182,18 @@ def render(screen: Screen, tr: Translator, config: Config) -> tuple[str, Rows]:
             )
         )
     if not question.required:
-        rows.append([(_("Skip"), f"r:{n}:s")])
+        rows.append([(_("Skip"), ReportButton(n, "s").pack())])
     if screen.offer_no_change:
-        rows.append([(_("Same as last week for measures, laboratories and needs"), f"r:{n}:nc")])
+        rows.append(
+            [
+                (
+                    _("Same as last week for measures, laboratories and needs"),
+                    ReportButton(n, "nc").pack(),
+                )
+            ]
+        )
     if screen.mode == "edit":
-        rows.append([(_("Back to the summary"), f"r:{n}:back")])
+        rows.append([(_("Back to the summary"), ReportButton(n, "back").pack())])
     return "\n".join(lines), rows
 
 
@@ -189,15 +211,16 @@ def _review(
     if screen.changed:
         lines += ["", _("🔸 changed since last week")]
     rows: Rows = [
-        [("✏️ " + question.label[tr.lang], f"r:{n}:e:{question.key}")] for question in q.questions
+        [("✏️ " + question.label[tr.lang], ReportButton(n, "e", question.key).pack())]
+        for question in q.questions
     ]
     if screen.kind == "warnings":
         lines += ["", *(warning_text(tr, q, w) for w in screen.warnings)]
         lines += ["", _("Correct the figure, or confirm that it is right.")]
-        rows.insert(0, [(_("The figures are right: confirm"), f"r:{n}:ok!")])
+        rows.insert(0, [(_("The figures are right: confirm"), ReportButton(n, "ok!").pack())])
     else:
         label = _("Confirm and send") if screen.version == 0 else _("Confirm the amendment")
-        rows.append([("✅ " + label, f"r:{n}:ok")])
+        rows.append([("✅ " + label, ReportButton(n, "ok").pack())])
     return "\n".join(lines), rows
 
 

@@ -6,11 +6,12 @@ import html
 
 from telegram import Update
 
-from bot import cycle, schedule
+from bot import cycle, people, schedule
 from bot.context import BotContext
 from bot.followups import FollowupError, ask_clarification
 from bot.i18n import Translator
 from bot.status import CountryStatus, week_status
+from handlers.admin import outside_scope
 from handlers.common import admin_only, reader, reply, reply_long
 
 ICONS = {"on_time": "✅", "late": "🕓", "in_progress": "✍️", "missing": "❌", "not_due": "⏳"}
@@ -34,8 +35,11 @@ async def status(update: Update, context: BotContext) -> None:
     tr = await reader(update, context)
     svc = context.svc
     now = svc.clock.now()
+    scope = await people.admin_scope(svc, update.effective_user.id)  # type: ignore[union-attr]
     lines: list[str] = []
     for region in svc.config.regions:
+        if not scope.covers(region.key):
+            continue
         current = cycle.region_week(region, now)
         week = cycle.parse_week(context.args[0], current) if context.args else current
         if week is None:
@@ -92,9 +96,12 @@ async def remind(update: Update, context: BotContext) -> None:
         except KeyError:
             await reply(update, tr.gettext("Usage: /remind or /remind KGZ"))
             return
+        if await outside_scope(update, context, tr, iso3):
+            return
         targets = [iso3]
     else:
-        targets = [c.iso3 for _, c in svc.config.all_countries]
+        scope = await people.admin_scope(svc, update.effective_user.id)  # type: ignore[union-attr]
+        targets = [c.iso3 for r, c in svc.config.all_countries if scope.covers(r.key)]
     sent = await schedule.remind_now(svc, targets)
     if not sent:
         await reply(update, tr.gettext("Every country has confirmed its report: nobody to remind."))
@@ -126,6 +133,8 @@ async def clarify(update: Update, context: BotContext) -> None:
         region, country = svc.config.country(iso3)
     except KeyError:
         await reply(update, usage)
+        return
+    if await outside_scope(update, context, tr, iso3):
         return
     current = cycle.current_week(region, country, svc.clock.now())
     week = cycle.parse_week(args[1], current) if len(args) > 2 else None

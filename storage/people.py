@@ -132,7 +132,7 @@ async def admin_ids(db: Database | Tx) -> list[int]:
     return [r[0] for r in await db.fetchall("SELECT tg_id FROM admins ORDER BY tg_id")]
 
 
-async def admins_with_source(db: Database) -> list[tuple[int, str]]:
+async def admins_with_source(db: Database | Tx) -> list[tuple[int, str]]:
     rows = await db.fetchall("SELECT tg_id, source FROM admins ORDER BY tg_id")
     return [(r[0], r[1]) for r in rows]
 

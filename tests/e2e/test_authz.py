@@ -63,7 +63,7 @@ async def test_revoked_nfp_can_neither_answer_nor_confirm(env: BotEnv) -> None:
     assert all("Thank you" not in m.text for m in other.drain())
 
 
-async def test_revoked_nfp_can_neither_answer_a_clarification_nor_revise(env: BotEnv) -> None:
+async def test_revoked_nfp_cannot_answer_a_clarification(env: BotEnv) -> None:
     nfp = await make_nfp(env, 7111, "MNG", name="Bold")
     await confirm_report(env, nfp)
     admin = env.admin()
@@ -80,6 +80,8 @@ async def test_revoked_nfp_can_neither_answer_a_clarification_nor_revise(env: Bo
     [q] = await followups.clarifications_of(env.svc.db, report.id)  # type: ignore[union-attr]
     assert q.open
 
+
+async def test_revoked_nfp_cannot_save_a_revision(env: BotEnv) -> None:
     kgz = await make_nfp(env, 7112, "KGZ", name="Reviser")
     await confirm_report(env, kgz)
     await env.say(kgz, "/revise")
@@ -162,15 +164,20 @@ async def test_forged_report_button_in_a_group_posts_nothing_there(env: BotEnv) 
 
 async def test_revise_and_delegate_tell_a_stranger_what_they_are(env: BotEnv) -> None:
     stranger = env.sandbox.user(7301, "Stranger")
-    for command in ("/revise", "/delegate"):
-        reply = await env.say(stranger, command)
-        assert "National Focal Points" in reply.text, reply.text
-        assert "There is no other NFP" not in reply.text
-        assert "no confirmed report" not in reply.text
     user = env.sandbox.user(7302, "User")
     await env.say(user, "/start")
     await env.quiet(user)
-    assert "National Focal Points" in (await env.say(user, "/delegate")).text
+    for command in ("/revise", "/delegate", "/delegate off"):
+        reply = await env.say(stranger, command)
+        assert "I don't know you yet" in reply.text and "invitation link" in reply.text
+        reply = await env.say(user, command)
+        assert "Only the National Focal Points" in reply.text, reply.text
+        assert "invitation link" in reply.text
+    refused = await audit.entries(env.svc.db, action="refused")
+    assert {(e.actor, e.detail["reason"]) for e in refused} == {
+        (7301, "stranger"),
+        (7302, "not_nfp"),
+    }
 
 
 # --- item 10: groups ------------------------------------------------------------------------
