@@ -105,10 +105,6 @@ async def mark_unblocked(tx: Tx, now: datetime, tg_id: int) -> None:
 # --- admins -----------------------------------------------------------------------------
 
 
-async def is_admin(db: Database | Tx, tg_id: int) -> bool:
-    return await db.fetchval("SELECT 1 FROM admins WHERE tg_id = ?", (tg_id,)) is not None
-
-
 async def add_admin(tx: Tx, now: datetime, tg_id: int, source: str, added_by: int | None) -> bool:
     """Return True when the id was not an admin before."""
     n = await tx.execute_rowcount(
@@ -126,10 +122,6 @@ async def admin_source(db: Database | Tx, tg_id: int) -> str | None:
 
 async def remove_admin(tx: Tx, tg_id: int) -> bool:
     return await tx.execute_rowcount("DELETE FROM admins WHERE tg_id = ?", (tg_id,)) > 0
-
-
-async def admin_ids(db: Database | Tx) -> list[int]:
-    return [r[0] for r in await db.fetchall("SELECT tg_id FROM admins ORDER BY tg_id")]
 
 
 async def admins_with_source(db: Database | Tx) -> list[tuple[int, str]]:
