@@ -14,7 +14,8 @@ from datetime import datetime
 
 from bot.config import Config
 from bot.services import Services
-from storage import audit, invites, people
+from storage import audit, invites, people, reports
+from storage.db import Tx
 from storage.invites import Invite
 from storage.people import Assignment, Person
 
@@ -257,10 +258,23 @@ async def revoke_assignment(svc: Services, admin_id: int, assignment_id: int) ->
     async with svc.db.transaction() as tx:
         revoked = await people.revoke_assignment(tx, now, assignment_id, admin_id)
         if revoked is not None:
+            await _release_report(tx, now, revoked)
             await audit.record(
                 tx, now, admin_id, "revoke", revoked.iso3, nfp=revoked.tg_id, kind=revoked.kind
             )
     return revoked
+
+
+async def _release_report(tx: Tx, now: datetime, revoked: Assignment) -> None:
+    """Free the country's report the revoked NFP was filling in, so a colleague opens it
+    without a take-over. Their session stays until their next step, which is refused with
+    a clear message (``bot.reports`` checks the current assignment at every step)."""
+    session = await reports.session(tx, revoked.tg_id)
+    if session is None or session.report_id is None:
+        return
+    report = await reports.get(tx, session.report_id)
+    if report is not None and report.iso3 == revoked.iso3 and report.editor == revoked.tg_id:
+        await reports.set_editor(tx, now, report.id, None)
 
 
 async def revoke_invite(svc: Services, admin_id: int, code: str) -> bool:

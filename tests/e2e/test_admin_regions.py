@@ -20,7 +20,7 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
 
 
-WEST_ADMIN = 7501
+CENTRAL_ADMIN = 7501
 SOUTH_ADMIN = 7502
 
 
@@ -39,14 +39,14 @@ def config(config: Config) -> Config:
     )
     central = dataclasses.replace(
         central,
-        admins=(WEST_ADMIN,),
+        admins=(CENTRAL_ADMIN,),
         countries=tuple(c for c in central.countries if c.iso3 not in south_iso3),
     )
     return dataclasses.replace(config, regions=(central, south))
 
 
 async def test_region_admins_administer_only_their_region(env: BotEnv) -> None:
-    central = env.sandbox.user(WEST_ADMIN, "Central", language_code="en")
+    central = env.sandbox.user(CENTRAL_ADMIN, "Central", language_code="en")
     south = env.sandbox.user(SOUTH_ADMIN, "South", language_code="en")
     await make_nfp(env, 7511, "KGZ", name="Kyrgyz")
     await make_nfp(env, 7512, "AFG", name="Afghan")
@@ -74,11 +74,21 @@ async def test_region_admins_administer_only_their_region(env: BotEnv) -> None:
     await env.sandbox.settle()
     assert await people_store.assignments_of(env.svc.db, 7512) != []
     with pytest.raises(people.NotAllowed):
-        await people.revoke_assignment(env.svc, WEST_ADMIN, afghan.id)
+        await people.revoke_assignment(env.svc, CENTRAL_ADMIN, afghan.id)
 
     # the deployment-wide admin sees both regions
     both = await env.say(env.admin(), "/status")
     assert "Central Asia" in both.text and "South Asia" in both.text
+
+    # without a group, a region's notices go to its own admins and the deployment-wide ones
+    from bot.schedule import secretariat_chats
+    from tests.support import ADMIN_ID
+
+    async with env.svc.db.transaction() as tx:
+        south_chats = await secretariat_chats(tx, env.svc, env.config.region("south-asia"))
+        central_chats = await secretariat_chats(tx, env.svc, env.config.region("central-asia"))
+    assert {c for c, _ in south_chats} == {ADMIN_ID, SOUTH_ADMIN}
+    assert {c for c, _ in central_chats} == {ADMIN_ID, CENTRAL_ADMIN}
 
     # a region admin adding the bot to a group links it to their own region
     group = env.sandbox.group(-1007513, "South secretariat", bot_member=False)

@@ -41,10 +41,13 @@ async def test_revoked_nfp_can_neither_answer_nor_confirm(env: BotEnv) -> None:
     await nfp.send("100")
     await next_sent(nfp)
     await _revoke(env, 7101)
+    # the report is free at once: a colleague opens it without a take-over
+    colleague = await make_nfp(env, 7103, "KGZ", kind="alternate", name="Colleague")
+    assert "Question 2 of 9" in (await env.say(colleague, "/report")).text
     reply = await env.say(nfp, "7")  # would be new_deaths
     assert "no longer" in reply.text
     report = await store.find(env.svc.db, "KGZ", "2026-W47")
-    assert report is not None
+    assert report is not None and report.editor == 7103
     assert await store.answers(env.svc.db, report.id) == {"new_cases": 100}
 
     # a second NFP fills in to the review; revoked there, the confirm button does nothing
