@@ -31,7 +31,8 @@ separator (see above).  A ``,`` or ``.`` that is the last separator, followed by
 groups using a *different* separator, is a decimal separator: ``"12.5"``,
 ``"12,5"``, ``"1,23"``, ``"1.2345"``, ``".5"``, ``"1 234,5"`` and ``"1,234.50"``
 give reason ``"fraction"``, and so does the Arabic decimal separator U+066B
-between digits (``"١٢٣٫٥"``): it is never a thousands separator.  Everything else (``"1,23,456"``, ``"1,234,5"``,
+between digits (``"١٢٣٫٥"``): it is never a thousands separator.  Everything
+else (``"1,23,456"``, ``"1,234,5"``,
 ``"1 2 3 4"``, ``"1234,567"``, ``"0,500"``, ``"5."``, ``"1e3"``) is
 ``"not_a_number"``.
 """

@@ -12,6 +12,7 @@ from telegram.error import BadRequest
 from bot.context import BotContext
 from bot.i18n import Translator, pick_language, translator
 from bot.people import NotAllowed, UserInfo, get_person, require_admin
+from bot.textlimits import MESSAGE_LIMIT, split_html
 
 
 def user_info(user: User) -> UserInfo:
@@ -113,26 +114,17 @@ async def answer_query(update: Update, text: str | None = None, *, alert: bool =
         await update.callback_query.answer(text, show_alert=alert)
 
 
-def split_text(text: str, limit: int = 4096) -> list[str]:
-    """Cut a long text at line breaks into pieces within Telegram's message limit."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            pieces.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            pieces.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        pieces.append(current)
-    return pieces
+def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Cut a long HTML text at line breaks into pieces within Telegram's message limit."""
+    return split_html(text, limit)
 
 
-async def reply_long(update: Update, text: str) -> None:
-    """Reply with as many messages as the text needs (each piece is whole lines)."""
-    for piece in split_text(text):
-        await reply(update, piece)
+async def reply_long(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Reply with as many messages as the text needs (whole lines), buttons on the last.
+
+    A screen that does not fit one message is sent as several by design, never refused by
+    Telegram: the buttons (e.g. "Confirm") come last, under the end of what they act on.
+    """
+    pieces = split_text(text)
+    for i, piece in enumerate(pieces):
+        await reply(update, piece, markup if i == len(pieces) - 1 else None)
