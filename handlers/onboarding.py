@@ -31,7 +31,13 @@ ADMIN_COMMANDS = [
     ("revoke", N_("remove an NFP or cancel an unused invitation")),
     ("status", N_("who has reported this week: /status or /status 47")),
     ("remind", N_("remind the countries that have not reported: /remind or /remind KGZ")),
-    ("clarify", N_("ask a country about its report: /clarify KGZ your question")),
+    (
+        "clarify",
+        N_(
+            "ask a country about its report: /clarify KGZ your question, "
+            "or /clarify KGZ W47 your question for an earlier week"
+        ),
+    ),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 from telegram import Update
 
@@ -12,6 +13,9 @@ from bot.followups import FollowupError, ask_clarification
 from bot.i18n import Translator
 from bot.status import CountryStatus, week_status
 from handlers.common import admin_only, reader, reply, reply_long
+
+# "2026-W47" or "W47": a bare number is a figure of the question, never a week
+_EXPLICIT_WEEK = re.compile(r"(?:\d{4}-)?[Ww]\d{1,2}")
 
 ICONS = {"on_time": "✅", "late": "🕓", "in_progress": "✍️", "missing": "❌", "not_due": "⏳"}
 
@@ -117,7 +121,7 @@ async def clarify(update: Update, context: BotContext) -> None:
     tr = await reader(update, context)
     svc = context.svc
     args = context.args or []
-    usage = tr.gettext("Usage: /clarify KGZ [week] your question")
+    usage = tr.gettext("Usage: /clarify KGZ [week, as 2026-W47 or W47] your question")
     if len(args) < 2:
         await reply(update, usage)
         return
@@ -128,12 +132,29 @@ async def clarify(update: Update, context: BotContext) -> None:
         await reply(update, usage)
         return
     current = cycle.current_week(region, country, svc.clock.now())
-    week = cycle.parse_week(args[1], current) if len(args) > 2 else None
+    # only an unambiguous week is a week: "/clarify KGZ 40 deaths: ..." asks about 40 deaths
+    explicit = len(args) > 2 and _EXPLICIT_WEEK.fullmatch(args[1]) is not None
+    week = cycle.parse_week(args[1], current) if explicit else None
+    if explicit and week is None:
+        await reply(update, usage)
+        return
     comment = " ".join(args[2:] if week else args[1:])
     week = week or current
     try:
         await ask_clarification(svc, update.effective_user.id, iso3, week, comment)  # type: ignore[union-attr]
-    except FollowupError:
+    except FollowupError as refused:
+        if refused.reason == "too_long":
+            await reply(
+                update,
+                tr.gettext(
+                    "Your question is {length} characters long; the limit is {maximum} (it is "
+                    "sent with the country and week). Nothing was sent."
+                ).format(
+                    length=tr.number(refused.details["length"]),
+                    maximum=tr.number(max(refused.details["maximum"], 0)),
+                ),
+            )
+            return
         await reply(
             update,
             tr.gettext("{country} has no confirmed report for week {number} to ask about.").format(

@@ -12,6 +12,7 @@ import logging
 import tomllib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,20 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.config import Config, parse_config
+from bot.followups import revisions_since
 from bot.i18n import SUPPORTED, use_languages
-from bot.sandbox import Sandbox
+from bot.sandbox import Sandbox, SimUser
 from bot.textlimits import MESSAGE_LIMIT
 from storage import reports as store
+from storage.followups import Revision
+from tests.e2e.test_weekly_report import confirm_report
 from tests.support import ADMIN_ID, ANSWERS_EN, BotEnv, answer_all, make_nfp, next_sent
+
+
+async def revisions(env: BotEnv) -> list[Revision]:
+    now = env.clock.now()
+    return await revisions_since(env.svc, now - timedelta(days=1), now + timedelta(seconds=1))
+
 
 ROOT = Path(__file__).resolve().parents[2]
 WEEK = "2026-W47"
@@ -158,3 +168,76 @@ async def test_a_russian_only_deployment_never_needs_english(
         stranger = env.sandbox.user(705, "Ann", language_code="en")
         hello = await env.say(stranger, "/start")
         assert "Добро пожаловать" in hello.text or "язык" in hello.text, hello.text
+
+
+async def _clarification_sent(env: BotEnv, nfp: SimUser) -> None:
+    await env.app.bot_data["outbox"][0].drain()  # type: ignore[union-attr]
+    await env.sandbox.settle()
+
+
+async def test_a_bare_number_after_the_country_is_part_of_the_question(env: BotEnv) -> None:
+    nfp = await make_nfp(env, 711, "KGZ", name="Bold")
+    await confirm_report(env, nfp)
+    admin = env.admin()
+    sent = await env.say(admin, "/clarify KGZ 40 deaths: all lab-confirmed?")
+    assert "Sent to the NFPs of Kyrgyzstan" in sent.text
+    await _clarification_sent(env, nfp)
+    assert "week 47" in nfp.inbox[-1].text and "40 deaths: all lab-confirmed?" in nfp.inbox[-1].text
+    # an explicit week is still a week; a week with no report is said so, not asked
+    sent = await env.say(admin, "/clarify KGZ W40 deaths: all lab-confirmed?")
+    assert "no confirmed report for week 40" in sent.text
+    sent = await env.say(admin, "/clarify KGZ 2026-W47 why so few tests?")
+    assert "Sent to the NFPs" in sent.text
+    assert "W47" in (await env.say(admin, "/clarify")).text  # the usage names the form
+
+
+async def test_overlong_clarification_question_and_answer_are_refused_up_front(
+    env: BotEnv,
+) -> None:
+    nfp = await make_nfp(env, 712, "KGZ", name="Bold")
+    await confirm_report(env, nfp)
+    admin = env.admin()
+    refused = await env.say(admin, "/clarify KGZ " + "q" * 4088)
+    assert "4,088 characters long; the limit is" in refused.text
+    assert "Nothing was sent" in refused.text
+    status = await env.say(admin, "/status")
+    assert "clarification asked" not in status.text
+    await _clarification_sent(env, nfp)
+    assert nfp.drain() == []
+    # the largest question that fits is delivered whole
+    limit = int(refused.text.split("the limit is ")[1].split(" ")[0].replace(",", ""))
+    assert "Sent to the NFPs" in (await env.say(admin, "/clarify KGZ " + "q" * limit)).text
+    await _clarification_sent(env, nfp)
+    assert "q" * limit in nfp.inbox[-1].text
+    nfp.drain()
+    await nfp.press("Answer")
+    await next_sent(nfp)
+    admin.drain()
+    too_long = await env.say(nfp, "a" * 4090)
+    assert "4,090 characters long; the limit is" in too_long.text
+    await _clarification_sent(env, nfp)
+    assert admin.drain() == []
+    status = await env.say(admin, "/status")
+    assert "clarification asked" in status.text  # still open: nothing was answered
+    # the question stays open for a shorter answer
+    assert "sent to the secretariat" in (await env.say(nfp, "a" * 3000)).text
+    await _clarification_sent(env, nfp)
+    assert "a" * 3000 in admin.inbox[-1].text
+
+
+async def test_a_revision_reason_over_the_limit_is_refused_not_cut(env: BotEnv) -> None:
+    nfp = await make_nfp(env, 713, "KGZ")
+    await confirm_report(env, nfp)
+    await env.say(nfp, "/revise")
+    await nfp.press("week 47, 2026")
+    await next_sent(nfp)
+    await nfp.press("New COVID-19 deaths this week: 5")
+    await next_sent(nfp)
+    assert "reason" in (await env.say(nfp, "7")).text
+    refused = await env.say(nfp, "r" * 501)
+    assert "501 characters long; the limit is 500" in refused.text
+    assert await revisions(env) == []
+    saved = await env.say(nfp, "r" * 500)
+    assert "5 → 7" in saved.text
+    [rev] = await revisions(env)
+    assert rev.reason == "r" * 500
