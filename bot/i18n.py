@@ -65,6 +65,22 @@ class Translator:
 
         return format_datetime(value, fmt, tzinfo=tz, locale=self.lang)
 
+    def zone(self, tz: ZoneInfo, at: datetime) -> str:
+        """CLDR's name of ``tz`` at that instant ("Kyrgyzstan Time", «Киргизия»), not its id.
+
+        An aware datetime, not the zone alone: babel names a bare zone in its summer time,
+        wrong for zones without daylight saving (Asia/Bishkek).
+        """
+        from babel.dates import get_timezone_name
+
+        return get_timezone_name(at.astimezone(tz), locale=self.lang)
+
+    def moment(self, value: datetime, tz: ZoneInfo, date_fmt: str = "long") -> str:
+        """A date and a time to the minute in ``tz``, labelled with the zone's CLDR name."""
+        local = value.astimezone(tz)
+        when = f"{self.date(local.date(), date_fmt)}, {self.time(local.time())}"
+        return f"{when} ({self.zone(tz, value)})"
+
     def time(self, value: time) -> str:
         from babel.dates import format_time
 

@@ -176,7 +176,7 @@ async def welcome_text(context: BotContext, tg_id: int, role: Role, tr: Translat
                     country=html.escape(country.name(tr.lang)),
                     prompt_day=tr.weekday(s.prompt.weekday),
                     prompt_time=tr.time(s.prompt.time),
-                    tz=country.timezone,
+                    tz=html.escape(tr.zone(country.tz, svc.clock.now())),
                     deadline_day=tr.weekday(s.deadline.weekday),
                     deadline_time=tr.time(s.deadline.time),
                 )

@@ -57,14 +57,18 @@ async def status(update: Update, context: BotContext) -> None:
             + "</b>"
         )
         rows = await week_status(svc, region, week)
-        for s in rows:
+        expected = [s for s in rows if s.expected]
+        others = [s for s in rows if not s.expected]
+        for s in expected + others:
+            if others and s is others[0]:
+                lines.append(tr.gettext("Observers and joining countries (not counted):"))
             country = region.country(s.iso3)
             line = f"{ICONS[s.state]} <b>{html.escape(country.name(tr.lang))}</b>: "
             line += html.escape(_state_text(tr, s))
             if s.by is not None:
                 line += " — " + html.escape(s.by.display_name)
             if s.at is not None:
-                line += ", " + tr.datetime(s.at, country.tz, "short")
+                line += ", " + tr.moment(s.at, country.tz, "d MMM")
             if s.versions > 1:
                 line += ", " + tr.ngettext(
                     "{n} amendment", "{n} amendments", s.versions - 1
@@ -74,11 +78,11 @@ async def status(update: Update, context: BotContext) -> None:
             elif s.answered_clarification:
                 line += " 💬 " + tr.gettext("clarification answered")
             lines.append(line)
-        done = sum(1 for s in rows if s.state in ("on_time", "late"))
+        done = sum(1 for s in expected if s.state in ("on_time", "late"))
         lines.append(
             tr.ngettext(
-                "{done} of {n} country reported", "{done} of {n} countries reported", len(rows)
-            ).format(done=done, n=len(rows))
+                "{done} of {n} country reported", "{done} of {n} countries reported", len(expected)
+            ).format(done=done, n=len(expected))
         )
         lines.append("")
     await reply_long(update, "\n".join(lines).strip())
