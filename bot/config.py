@@ -30,7 +30,7 @@ import babel
 from babel.core import get_global
 
 from bot.i18n import SUPPORTED as CATALOGS
-from bot.textlimits import MESSAGE_LIMIT, tg_len
+from bot.textlimits import MESSAGE_LIMIT, REVISION_REASON_LIMIT, tg_len
 
 __all__ = [
     "CHECK_PLACEHOLDERS",
@@ -861,7 +861,8 @@ def _longest_answer(question: Question, lang: str) -> int:
         labels = sum(tg_len(o.label[lang]) + 2 for o in question.options)
         other = question.max_length + 3 if any(o.with_text for o in question.options) else 0
         return labels + other
-    return 0
+    # a number: the figure, and a /revise of it with its reason, shown on the review line
+    return REVISION_REASON_LIMIT + 2 * len(f"{question.max or 10**15:,}")
 
 
 _TYPE_ONLY_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(

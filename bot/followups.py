@@ -16,7 +16,13 @@ from bot.i18n import translator
 from bot.numbers import NumberError, parse_count
 from bot.questionnaire import AnswerError
 from bot.services import Services
-from bot.textlimits import MESSAGE_LIMIT, is_blank, tg_len, visible_len
+from bot.textlimits import (
+    MESSAGE_LIMIT,
+    REVISION_REASON_LIMIT,
+    is_blank,
+    tg_len,
+    visible_len,
+)
 from storage import audit, followups, outbox, people
 from storage import reports as store
 from storage.followups import Clarification, Revision
@@ -34,8 +40,7 @@ class FollowupError(Exception):
         self.details = details
 
 
-#: The longest revision reason kept (the digest lists it beside the figure).
-MAX_REASON = 500
+MAX_REASON = REVISION_REASON_LIMIT
 
 
 # --- clarifications -----------------------------------------------------------------------

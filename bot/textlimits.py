@@ -19,6 +19,7 @@ import unicodedata
 
 __all__ = [
     "MESSAGE_LIMIT",
+    "REVISION_REASON_LIMIT",
     "is_blank",
     "split_html",
     "tg_len",
@@ -27,6 +28,8 @@ __all__ = [
 
 #: Longest message text, after HTML parsing (what the reader sees).
 MESSAGE_LIMIT = 4096
+#: Longest revision reason (/revise): shown beside the revised figure on one review line.
+REVISION_REASON_LIMIT = 500
 
 _TAG = re.compile(r"<[^>]*>")
 

@@ -241,3 +241,22 @@ async def test_a_revision_reason_over_the_limit_is_refused_not_cut(env: BotEnv) 
     assert "5 → 7" in saved.text
     [rev] = await revisions(env)
     assert rev.reason == "r" * 500
+
+
+async def test_the_nfps_own_review_shows_a_revision_made_with_revise(env: BotEnv) -> None:
+    nfp = await make_nfp(env, 714, "KGZ")
+    await confirm_report(env, nfp)
+    await env.say(nfp, "/revise")
+    await nfp.press("week 47, 2026")
+    await next_sent(nfp)
+    await nfp.press("New COVID-19 deaths this week: 5")
+    await next_sent(nfp)
+    await env.say(nfp, "444")
+    assert "5 → 444" in (await env.say(nfp, "Deaths reclassified after review")).text
+    review = await env.say(nfp, "/report")
+    assert "Please check your answers" in review.text
+    line = next(x for x in review.text.splitlines() if x.startswith("New COVID-19 deaths"))
+    assert line == (
+        "New COVID-19 deaths this week: 5 "
+        "(revised to 444 on 24 Nov: Deaths reclassified after review)"
+    )
