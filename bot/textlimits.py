@@ -58,44 +58,87 @@ def is_blank(text: str) -> bool:
 
 
 def split_html(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Cut an HTML text at line breaks into pieces whose visible length is within ``limit``.
+    """Cut an HTML text into pieces whose visible length is within ``limit``, each valid HTML.
 
-    Screens keep every tag within one line, so whole lines are always valid HTML. A single
-    line longer than the limit (which config checks and input limits are there to prevent)
-    is cut as plain text, so no cut ever falls inside a tag or an ``&...;`` entity.
+    Cuts fall at line breaks; a single line longer than the limit (which config checks and
+    input limits are there to prevent) is cut between characters, never inside a tag or an
+    ``&...;`` entity. A tag open across a cut (a multi-line answer in bold) is closed at the
+    end of one piece and opened again at the start of the next, so Telegram can parse each.
     """
     pieces: list[str] = []
-    current: list[str] = []
+    lines: list[str] = []
     size = 0
+    stack: list[str] = []  # tags open after what was added so far
+    reopen: list[str] = []  # tags open where the current piece starts
+
+    def flush() -> None:
+        nonlocal lines, size, reopen
+        if lines:
+            closing = "".join(f"</{_tag_name(t)}>" for t in reversed(stack))
+            pieces.append("".join(reopen) + "\n".join(lines) + closing)
+        lines, size, reopen = [], 0, list(stack)
+
     for line in text.split("\n"):
-        for part in _cut_line(line, limit):
-            n = visible_len(part)
-            extra = n + (1 if current else 0)
-            if current and size + extra > limit:
-                pieces.append("\n".join(current))
-                current, size = [], 0
-                extra = n
-            current.append(part)
-            size += extra
-    if current:
-        pieces.append("\n".join(current))
-    return [p for p in pieces if p.strip()] or pieces[:1]
+        n = visible_len(line)
+        if lines and size + 1 + n > limit:
+            flush()
+        if n <= limit:
+            size += n + (1 if lines else 0)
+            lines.append(line)
+            for tag in _TAG.findall(line):
+                _track(stack, tag)
+            continue
+        chunk: list[str] = []
+        width = 0
+        for token, w, is_tag in _tokens(line):
+            if width + w > limit:
+                lines.append("".join(chunk))
+                flush()
+                chunk, width = [], 0
+            chunk.append(token)
+            width += w
+            if is_tag:
+                _track(stack, token)
+        lines.append("".join(chunk))
+        size = width
+    flush()
+    visible = [p for p in pieces if html.unescape(_TAG.sub("", p)).strip()]
+    return visible or pieces[:1] or [text]
 
 
-def _cut_line(line: str, limit: int) -> list[str]:
-    if visible_len(line) <= limit:
-        return [line]
-    plain = html.unescape(_TAG.sub("", line))
-    parts: list[str] = []
-    chunk: list[str] = []
-    size = 0
-    for ch in plain:
-        n = tg_len(ch)
-        if size + n > limit:
-            parts.append(html.escape("".join(chunk), quote=False))
-            chunk, size = [], 0
-        chunk.append(ch)
-        size += n
-    if chunk:
-        parts.append(html.escape("".join(chunk), quote=False))
-    return parts
+_TOKEN = re.compile(r"(<[^>]*>|&#?\w+;)")
+_TAG_NAME = re.compile(r"</?\s*([a-zA-Z][\w-]*)")
+
+
+def _tokens(line: str) -> list[tuple[str, int, bool]]:
+    """(token, visible width, is a tag): tags and entities whole, other text by character."""
+    out: list[tuple[str, int, bool]] = []
+    for part in _TOKEN.split(line):
+        if not part:
+            continue
+        if part.startswith("<"):
+            out.append((part, 0, True))
+        elif part.startswith("&") and part.endswith(";"):
+            out.append((part, tg_len(html.unescape(part)), False))
+        else:
+            out += [(ch, tg_len(ch), False) for ch in part]
+    return out
+
+
+def _tag_name(tag: str) -> str:
+    match = _TAG_NAME.match(tag)
+    return match.group(1).lower() if match else ""
+
+
+def _track(stack: list[str], tag: str) -> None:
+    """Update the open tags with one tag (a closing tag closes its latest opening)."""
+    name = _tag_name(tag)
+    if not name or tag.endswith("/>"):
+        return
+    if tag.startswith("</"):
+        for i in range(len(stack) - 1, -1, -1):
+            if _tag_name(stack[i]) == name:
+                del stack[i]
+                break
+    else:
+        stack.append(tag)

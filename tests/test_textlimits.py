@@ -20,10 +20,22 @@ def test_split_keeps_lines_whole_and_each_piece_within_the_limit() -> None:
     assert "\n".join(pieces) == "\n".join(lines)  # nothing lost, no line cut
 
 
-def test_a_line_longer_than_a_message_is_cut_as_plain_text_never_inside_an_entity() -> None:
+def test_a_line_longer_than_a_message_is_cut_between_characters_never_inside_an_entity() -> None:
     pieces = split_html("<i>" + "&amp;" * 5000 + "</i>")
     assert [visible_len(p) for p in pieces] == [MESSAGE_LIMIT, 5000 - MESSAGE_LIMIT]
-    assert all(p.replace("&amp;", "") == "" for p in pieces)
+    assert pieces[0] == "<i>" + "&amp;" * MESSAGE_LIMIT + "</i>"
+    assert pieces[1] == "<i>" + "&amp;" * (5000 - MESSAGE_LIMIT) + "</i>"
+
+
+def test_a_tag_open_across_a_cut_is_closed_and_reopened() -> None:
+    """A multi-line free text in bold on the review: each piece must parse on its own."""
+    answer = "\n".join(["line " + "z" * 1000] * 6)
+    pieces = split_html(f"Head\n<b>Developments</b>: <b>{answer}</b>\nEnd")
+    assert len(pieces) > 1
+    for piece in pieces:
+        assert piece.count("<b>") == piece.count("</b>"), piece[:80]
+        assert visible_len(piece) <= MESSAGE_LIMIT
+    assert pieces[1].startswith("<b>")
 
 
 def test_blank_means_nothing_visible() -> None:
