@@ -822,11 +822,11 @@ def _check_screens_fit(
         for lang, label in question.label.items():
             longest = _longest_answer(question, lang)
             if tg_len(label) + longest > _LINE_LIMIT:
-                what = "with the longest answer " if longest else ""
                 item.fail(
                     f"label.{lang}",
-                    f"{tg_len(label)} characters {what}({tg_len(label) + longest}) do not fit "
-                    f"one line of a screen: keep it within {_LINE_LIMIT - longest} characters"
+                    f"{tg_len(label)} characters, {tg_len(label) + longest} with the longest "
+                    f"answer shown after it, do not fit one line of a screen ({_LINE_LIMIT}): "
+                    f"keep it within {max(_LINE_LIMIT - longest, 0)} characters"
                     + (" or lower max_length" if question.type == "text" else ""),
                 )
         for lang, hint in question.hint.items():
