@@ -112,6 +112,8 @@ async def start_clarification_answer(svc: Services, tg_id: int, cid: int) -> Cla
 
 async def _answer_clarification(svc: Services, tg_id: int, cid: int, text: str) -> Reply:
     now = svc.clock.now()
+    if is_blank(text):
+        return Reply("clarification_empty")  # zero-width spaces look like nothing: ask again
     async with svc.db.transaction() as tx:
         q = await followups.clarification(tx, cid)
         report = await store.get(tx, q.report_id) if q is not None else None

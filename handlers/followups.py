@@ -117,6 +117,8 @@ def reply_text(tr: Translator, r: Reply) -> str:
         return _("Thank you, your answer was sent to the secretariat.")
     if r.kind == "clarification_closed":
         return _("This question was already answered.")
+    if r.kind == "clarification_empty":
+        return _("The answer is empty.") + " " + _("Please type your answer to the secretariat:")
     if r.kind == "clarification_too_long":
         return _(
             "Your answer is {length} characters long; the limit is {maximum}. Nothing was sent: "

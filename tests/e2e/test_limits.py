@@ -217,6 +217,7 @@ async def test_overlong_clarification_question_and_answer_are_refused_up_front(
     await nfp.press("Answer")
     await next_sent(nfp)
     admin.drain()
+    assert "The answer is empty" in (await env.say(nfp, "\u200b\u200b")).text
     too_long = await env.say(nfp, "a" * 4090)
     assert "4,090 characters long; the limit is" in too_long.text
     await _clarification_sent(env, nfp)
