@@ -5,7 +5,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update, User
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+    User,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -73,7 +80,9 @@ def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+async def reply(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
     """Answer in the chat the update came from (a message or a pressed button), as HTML.
 
     Parse mode is passed per call, not via PTB ``Defaults``: with defaults PTB also sends
@@ -81,8 +90,8 @@ async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None =
     """
     chat = update.effective_chat
     if chat is None:
-        return
-    await chat.send_message(
+        return None
+    return await chat.send_message(
         text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
     )
 
@@ -119,12 +128,18 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     return split_html(text, limit)
 
 
-async def reply_long(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+async def reply_long(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> list[Message]:
     """Reply with as many messages as the text needs (whole lines), buttons on the last.
 
     A screen that does not fit one message is sent as several by design, never refused by
     Telegram: the buttons (e.g. "Confirm") come last, under the end of what they act on.
     """
     pieces = split_text(text)
+    sent = []
     for i, piece in enumerate(pieces):
-        await reply(update, piece, markup if i == len(pieces) - 1 else None)
+        message = await reply(update, piece, markup if i == len(pieces) - 1 else None)
+        if message is not None:
+            sent.append(message)
+    return sent
