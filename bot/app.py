@@ -12,7 +12,7 @@ from bot.clock import Clock, SystemClock
 from bot.concurrency import PerChatUpdateProcessor
 from bot.config import Config
 from bot.context import BotContext
-from bot.i18n import translator
+from bot.i18n import translator, use_languages
 from bot.request import AiohttpRequest
 from bot.services import Services
 from storage import people, regions
@@ -36,6 +36,7 @@ class Options:
 
 def build_application(config: Config, token: str, options: Options | None = None) -> Application:
     opts = options or Options()
+    use_languages(config.languages, config.default_language)
     requests = (AiohttpRequest(opts.concurrency * 2 + 8, pool_timeout=10.0), AiohttpRequest(1))
     builder = (
         ApplicationBuilder()

@@ -29,6 +29,9 @@ from zoneinfo import ZoneInfo
 import babel
 from babel.core import get_global
 
+from bot.i18n import SUPPORTED as CATALOGS
+from bot.textlimits import MESSAGE_LIMIT, REVISION_REASON_LIMIT, tg_len
+
 __all__ = [
     "CHECK_PLACEHOLDERS",
     "LANGUAGES",
@@ -76,7 +79,6 @@ _KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _REGION_KEY_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 _ISO3_RE = re.compile(r"[A-Z]{3}")
 _LANG_RE = re.compile(r"[a-z]{2,3}(?:_[A-Z]{2})?")
-_TELEGRAM_TEXT_LIMIT = 4096
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # CLDR territories that are not countries (unknown, EU, UN, pseudo-locales, private use).
 _NOT_COUNTRIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"})
@@ -555,6 +557,12 @@ def _languages(bot: _Table) -> tuple[str, ...]:
             _locale(lang)
         except (ValueError, babel.UnknownLocaleError):
             bot.fail(key, f"unknown language {lang!r} (not in CLDR)")
+        if lang not in CATALOGS:
+            bot.fail(
+                key,
+                f"no translation catalog for {lang!r}: the bot would speak another language "
+                f"(languages with a catalog: {', '.join(CATALOGS)})",
+            )
         if lang in languages:
             bot.fail(key, f"duplicate language {lang!r}")
         languages.append(lang)
@@ -795,7 +803,74 @@ def _questionnaire(table: _Table, languages: tuple[str, ...]) -> Questionnaire:
         if any(c.key == check.key for c in checks):
             item.fail("key", f"duplicate check {check.key!r}")
         checks.append(check)
+    _check_screens_fit(items, questions, table.get_tables("checks", _CHECK_KEYS), checks)
     return Questionnaire(version=version, questions=tuple(questions), checks=tuple(checks))
+
+
+#: Room kept on a screen line for the bot's own words around a configured text (the "🔸 "
+#: mark and ": " of a review line, "Last week: " in any language, an icon, a figure).
+LINE_RESERVE = 64
+_LINE_LIMIT = MESSAGE_LIMIT - LINE_RESERVE
+
+
+def _check_screens_fit(
+    items: Sequence[_Table],
+    questions: Sequence[Question],
+    check_items: Sequence[_Table],
+    checks: Sequence[Check],
+) -> None:
+    """Every line a screen can show must fit one Telegram message, at the largest answers.
+
+    Screens are split at line breaks into as many messages as they need, so only one line
+    can be too long: a question's label with its longest answer (review, "last week"), a
+    hint, a warning. Lengths are :func:`~bot.textlimits.tg_len` (UTF-16 units), the count
+    that is safe whatever Telegram counts; answers are limited in the same unit.
+    """
+    for item, question in zip(items, questions, strict=True):
+        for lang, label in question.label.items():
+            longest = _longest_answer(question, lang)
+            if tg_len(label) + longest > _LINE_LIMIT:
+                item.fail(
+                    f"label.{lang}",
+                    f"{tg_len(label)} characters, {tg_len(label) + longest} with the longest "
+                    f"answer shown after it, do not fit one line of a screen ({_LINE_LIMIT}): "
+                    f"keep it within {max(_LINE_LIMIT - longest, 0)} characters"
+                    + (" or lower max_length" if question.type == "text" else ""),
+                )
+        for lang, hint in question.hint.items():
+            if tg_len(hint) > _LINE_LIMIT:
+                item.fail(
+                    f"hint.{lang}",
+                    f"{tg_len(hint)} characters do not fit one screen: keep it within "
+                    f"{_LINE_LIMIT}",
+                )
+    by_key = {q.key: q for q in questions}
+    for item, check in zip(check_items, checks, strict=True):
+        for lang, message in check.message.items():
+            labels = sum(
+                tg_len(by_key[k].label[lang]) for k in (check.field, check.other) if k in by_key
+            )
+            if tg_len(message) + labels > _LINE_LIMIT:
+                item.fail(
+                    f"message.{lang}",
+                    f"{tg_len(message)} characters with the labels it names ({labels}) do not "
+                    f"fit one line of a screen: keep the total within {_LINE_LIMIT}",
+                )
+
+
+def _longest_answer(question: Question, lang: str) -> int:
+    """The longest an answer to ``question`` can be when shown after its label."""
+    if question.type == "text":
+        return question.max_length
+    if question.type == "choice":
+        return max(tg_len(o.label[lang]) for o in question.options)
+    if question.type == "multi":
+        # every option ticked, joined by ", ", plus the "other" text in brackets
+        labels = sum(tg_len(o.label[lang]) + 2 for o in question.options)
+        other = question.max_length + 3 if any(o.with_text for o in question.options) else 0
+        return labels + other
+    # a number: the figure, and a /revise of it with its reason, shown on the review line
+    return REVISION_REASON_LIMIT + 2 * len(f"{question.max or 10**15:,}")
 
 
 _TYPE_ONLY_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -826,11 +901,11 @@ def _question(item: _Table, languages: tuple[str, ...]) -> Question:
     if minimum is not None and maximum is not None and minimum > maximum:
         item.fail("min", f"min {minimum} is greater than max {maximum}")
     max_length = item.get_int("max_length", default=1000)
-    if not 1 <= max_length <= _TELEGRAM_TEXT_LIMIT:
+    if not 1 <= max_length <= _LINE_LIMIT:
         item.fail(
             "max_length",
-            f"must be between 1 and {_TELEGRAM_TEXT_LIMIT} (one Telegram message), "
-            f"got {max_length}",
+            f"must be between 1 and {_LINE_LIMIT} (an answer and its label share one line of "
+            f"a {MESSAGE_LIMIT}-character Telegram message), got {max_length}",
         )
     options: list[Option] = []
     option_items = item.get_tables("options", _OPTION_KEYS)

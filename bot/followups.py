@@ -17,6 +17,13 @@ from bot.i18n import translator
 from bot.numbers import NumberError, parse_count
 from bot.questionnaire import AnswerError
 from bot.services import Services
+from bot.textlimits import (
+    MESSAGE_LIMIT,
+    REVISION_REASON_LIMIT,
+    is_blank,
+    tg_len,
+    visible_len,
+)
 from storage import audit, followups, outbox, people
 from storage import reports as store
 from storage.followups import Clarification, Revision
@@ -26,11 +33,15 @@ REVISE = "revise"  # data: iso3, week, key, stage ("value" | "reason"), value
 
 
 class FollowupError(Exception):
-    """A refused follow-up action; ``reason`` picks the localized message."""
+    """A refused follow-up action; ``reason`` picks the localized message, ``details`` fill it."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, **details: Any) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.details = details
+
+
+MAX_REASON = REVISION_REASON_LIMIT
 
 
 # --- clarifications -----------------------------------------------------------------------
@@ -52,6 +63,7 @@ async def ask_clarification(
         cid = await followups.ask(tx, now, report.id, report.version, admin_id, comment)
         await audit.record(tx, now, admin_id, "clarify", iso3, week=week, id=cid)
         asker = await people.get(tx, admin_id)
+        messages = []
         for a in await people.nfps_of(tx, iso3):
             tr = translator(a.person.language)
             text = tr.gettext(
@@ -60,6 +72,13 @@ async def ask_clarification(
             text += f"\n\n<i>{html.escape(comment)}</i>"
             if asker is not None:
                 text += f"\n— {html.escape(asker.display_name)}"
+            messages.append((a, tr, text))
+        over = max((visible_len(text) - MESSAGE_LIMIT for *_, text in messages), default=0)
+        if over > 0:
+            # refused before anything is stored (the transaction rolls back): Telegram would
+            # refuse the message while the admin was told "Sent" and /status showed a question
+            raise FollowupError("too_long", length=tg_len(comment), maximum=tg_len(comment) - over)
+        for a, tr, text in messages:
             await outbox.enqueue(
                 tx,
                 now,
@@ -94,12 +113,24 @@ async def start_clarification_answer(svc: Services, tg_id: int, cid: int) -> Cla
 
 async def _answer_clarification(svc: Services, tg_id: int, cid: int, text: str) -> Reply:
     now = svc.clock.now()
+    if is_blank(text):
+        return Reply("clarification_empty")  # zero-width spaces look like nothing: ask again
     async with svc.db.transaction() as tx:
-        await store.set_session(tx, now, tg_id, None, None)
         q = await followups.clarification(tx, cid)
         report = await store.get(tx, q.report_id) if q is not None else None
         if report is not None and not await _assigned(tx, tg_id, report.iso3):
+            await store.set_session(tx, now, tg_id, None, None)
             return Reply("not_nfp", {"iso3": report.iso3})  # revoked since pressing Answer
+        if q is not None and report is not None:
+            message = await _asker_text(tx, svc, q, report.iso3, report.week, tg_id, text)
+            if visible_len(message) > MESSAGE_LIMIT:
+                # refused up front, the question stays open: a shorter answer can follow
+                over = visible_len(message) - MESSAGE_LIMIT
+                return Reply(
+                    "clarification_too_long",
+                    {"length": tg_len(text), "maximum": tg_len(text) - over},
+                )
+        await store.set_session(tx, now, tg_id, None, None)
         if q is None or not await followups.answer_clarification(tx, now, cid, tg_id, text):
             return Reply("clarification_closed")
         assert report is not None
@@ -109,9 +140,10 @@ async def _answer_clarification(svc: Services, tg_id: int, cid: int, text: str) 
     return Reply("clarification_answered")
 
 
-async def _tell_asker(
-    tx: Any, svc: Services, now: Any, q: Clarification, iso3: str, week: str, by: int, text: str
-) -> None:
+async def _asker_text(
+    tx: Any, svc: Services, q: Clarification, iso3: str, week: str, by: int, text: str
+) -> str:
+    """What the admin who asked receives: who answered, about what, and the answer."""
     asker = await people.get(tx, q.asked_by)
     nfp = await people.get(tx, by)
     tr = translator(asker.language if asker else None)
@@ -121,13 +153,19 @@ async def _tell_asker(
         country=html.escape(country.name(tr.lang)),
         number=int(week[-2:]),
     )
+    return f"{message}\n\n{html.escape(text)}"
+
+
+async def _tell_asker(
+    tx: Any, svc: Services, now: Any, q: Clarification, iso3: str, week: str, by: int, text: str
+) -> None:
     await outbox.enqueue(
         tx,
         now,
         dedup_key=f"clarified:{q.id}",
         chat_id=q.asked_by,
         kind="clarification_answer",
-        text=f"{message}\n\n{html.escape(text)}",
+        text=await _asker_text(tx, svc, q, iso3, week, by, text),
     )
 
 
@@ -240,8 +278,11 @@ async def _revision_text(svc: Services, tg_id: int, data: dict[str, Any], text: 
             )
         return Reply("revision_ask_reason", {"value": value})
     reason = text.strip()
-    if len(reason) < 3:
+    if len(reason) < 3 or is_blank(reason):
         return Reply("revision_reason_short")
+    if tg_len(reason) > MAX_REASON:
+        # refused with the limit, never cut silently: the reason is the record of why
+        return Reply("revision_reason_long", {"length": tg_len(reason), "maximum": MAX_REASON})
     old = await current_value(svc, data["iso3"], data["week"], data["key"])
     async with svc.db.transaction() as tx:
         if not await _assigned(tx, tg_id, data["iso3"]):
@@ -255,7 +296,7 @@ async def _revision_text(svc: Services, tg_id: int, data: dict[str, Any], text: 
             data["key"],
             old,
             data["value"],
-            reason[:500],
+            reason,
             tg_id,
         )
         await store.set_session(tx, now, tg_id, None, None)

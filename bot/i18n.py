@@ -16,8 +16,15 @@ import locales
 
 LOCALES_DIR = Path(locales.__file__).resolve().parent
 DOMAIN = "messages"
+#: Languages with a catalog (English is the source language of every msgid).
 SUPPORTED = ("en", "ru")
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+
+# The deployment's languages (config ``bot.languages``) and its default: every per-language
+# text of the config exists in exactly these, so no reader may get another one (a Russian-only
+# deployment has no English labels to look up). Set once at start by :func:`use_languages`.
+_enabled: tuple[str, ...] = SUPPORTED
+_default: str = SUPPORTED[0]
 
 
 def N_(message: str) -> str:
@@ -58,6 +65,22 @@ class Translator:
 
         return format_datetime(value, fmt, tzinfo=tz, locale=self.lang)
 
+    def zone(self, tz: ZoneInfo, at: datetime) -> str:
+        """CLDR's name of ``tz`` at that instant ("Kyrgyzstan Time", «Киргизия»), not its id.
+
+        An aware datetime, not the zone alone: babel names a bare zone in its summer time,
+        wrong for zones without daylight saving (Asia/Bishkek).
+        """
+        from babel.dates import get_timezone_name
+
+        return get_timezone_name(at.astimezone(tz), locale=self.lang)
+
+    def moment(self, value: datetime, tz: ZoneInfo, date_fmt: str = "long") -> str:
+        """A date and a time to the minute in ``tz``, labelled with the zone's CLDR name."""
+        local = value.astimezone(tz)
+        when = f"{self.date(local.date(), date_fmt)}, {self.time(local.time())}"
+        return f"{when} ({self.zone(tz, value)})"
+
     def time(self, value: time) -> str:
         from babel.dates import format_time
 
@@ -74,19 +97,28 @@ class Translator:
         return LANGUAGE_NAMES.get(code, code)
 
 
+def use_languages(languages: tuple[str, ...], default: str) -> None:
+    """Limit readers to the deployment's languages (config checks each has a catalog)."""
+    global _enabled, _default
+    assert default in languages and all(lang in SUPPORTED for lang in languages)
+    _enabled, _default = tuple(languages), default
+    translator.cache_clear()
+
+
 @cache
 def translator(lang: str | None) -> Translator:
-    return Translator(lang if lang in SUPPORTED else SUPPORTED[0])
+    """The translator for ``lang``, else for the deployment's default language."""
+    return Translator(lang if lang in _enabled else _default)
 
 
 def pick_language(stored: str | None, telegram_code: str | None) -> str:
-    """The person's chosen language, else their Telegram app's, else English."""
-    if stored in SUPPORTED:
+    """The person's chosen language, else their Telegram app's, else the default one."""
+    if stored in _enabled:
         return stored  # type: ignore[return-value]
     if telegram_code:
         base = telegram_code.split("-")[0].lower()
-        if base in SUPPORTED:
+        if base in _enabled:
             return base
-        if base in {"uk", "be", "kk", "ky", "tg", "uz"}:
+        if base in {"uk", "be", "kk", "ky", "tg", "uz"} and "ru" in _enabled:
             return "ru"  # Russian is the common working language of the region's other speakers
-    return SUPPORTED[0]
+    return _default

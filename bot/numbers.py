@@ -20,14 +20,19 @@ stripping surrounding whitespace:
   or more groups of *exactly* 3 digits, each preceded by the *same* single
   separator from ``_GROUP_SEPARATORS`` (space, U+00A0, U+202F, U+2009, ``,``,
   ``.``, ``'``, U+2019).  So ``"1,234"``, ``"1.234"`` and ``"1 234 567"`` are
-  1234, 1234 and 1234567.
+  1234, 1234 and 1234567; the Arabic thousands separator U+066C groups too
+  (``"۱٬۲۳۴"`` is 1234).  Invisible format characters (category Cf: U+200B, the
+  direction marks U+200E/U+200F/U+061C that Arabic keyboards insert) are ignored,
+  and input made only of them (and whitespace) is ``"empty"``.
 
 The fraction rule: a ``,`` or ``.`` followed by exactly 3 digits is a thousands
 separator (see above).  A ``,`` or ``.`` that is the last separator, followed by
 1, 2 or 4+ digits, preceded by nothing, a plain digit run, or valid thousands
 groups using a *different* separator, is a decimal separator: ``"12.5"``,
 ``"12,5"``, ``"1,23"``, ``"1.2345"``, ``".5"``, ``"1 234,5"`` and ``"1,234.50"``
-give reason ``"fraction"``.  Everything else (``"1,23,456"``, ``"1,234,5"``,
+give reason ``"fraction"``, and so does the Arabic decimal separator U+066B
+between digits (``"١٢٣٫٥"``): it is never a thousands separator.  Everything
+else (``"1,23,456"``, ``"1,234,5"``,
 ``"1 2 3 4"``, ``"1234,567"``, ``"0,500"``, ``"5."``, ``"1e3"``) is
 ``"not_a_number"``.
 """
@@ -51,11 +56,14 @@ _PLUS = frozenset("+\uff0b")
 # Phones and word processors autocorrect "-" into look-alike dashes.
 _MINUS = frozenset("-\u2212\u2012\u2013\u2014\ufe63\uff0d")
 # U+2019: iOS "smart punctuation" turns ' into ’ as the user types.
-_GROUP_SEPARATORS = frozenset(" \u00a0\u202f\u2009,.'\u2019")
+# U+066C: ARABIC THOUSANDS SEPARATOR, typed with Arabic-Indic digits (۱٬۲۳۴).
+_GROUP_SEPARATORS = frozenset(" \u00a0\u202f\u2009,.'\u2019\u066c")
 _DECIMAL_SEPARATORS = frozenset(",.")
+# U+066B: ARABIC DECIMAL SEPARATOR (١٢٣٫٥): unlike , and . it never groups thousands.
+_ARABIC_DECIMAL = "\u066b"
 
 # Matched against the ASCII-normalised body (digits 0-9 plus separators).
-_SEP_CLASS = "[ \u00a0\u202f\u2009,.'\u2019]"
+_SEP_CLASS = "[ \u00a0\u202f\u2009,.'\u2019\u066c]"
 _PLAIN = re.compile(r"[0-9]+")
 _GROUPED = re.compile(rf"[1-9][0-9]{{0,2}}(?P<sep>{_SEP_CLASS})[0-9]{{3}}(?:(?P=sep)[0-9]{{3}})*")
 
@@ -86,7 +94,7 @@ def _normalise(body: str) -> str | None:
         digit = unicodedata.decimal(ch, None)
         if digit is not None:
             out.append(chr(0x30 + digit))
-        elif ch in _GROUP_SEPARATORS:
+        elif ch in _GROUP_SEPARATORS or ch == _ARABIC_DECIMAL:
             out.append(ch)
         else:
             return None
@@ -102,6 +110,11 @@ def _integer_value(body: str) -> int | None:
 
 def _is_fraction(body: str) -> bool:
     """True if ``body`` is a number with a decimal part, per the module's fraction rule."""
+    if _ARABIC_DECIMAL in body:
+        whole, _, fraction = body.partition(_ARABIC_DECIMAL)
+        return bool(_PLAIN.fullmatch(fraction)) and (
+            whole == "" or _integer_value(whole) is not None
+        )
     cut = max(body.rfind(","), body.rfind("."))
     if cut < 0:
         return False
@@ -123,7 +136,8 @@ def parse_count(text: str, *, minimum: int | None = 0, maximum: int | None = Non
     """
     if len(text) > MAX_INPUT_LENGTH:
         raise NumberError("not_a_number", minimum=minimum, maximum=maximum)
-    stripped = text.strip()
+    # invisible marks phones insert (U+200F RLM, U+061C ALM, U+200B) are not part of it
+    stripped = "".join(ch for ch in text if unicodedata.category(ch) != "Cf").strip()
     if not stripped:
         raise NumberError("empty", minimum=minimum, maximum=maximum)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.config import Check, Question, Questionnaire
 from bot.numbers import NumberError, parse_count
+from bot.textlimits import is_blank, tg_len
 
 Answers = Mapping[str, Any]
 
@@ -50,11 +51,16 @@ def parse_number(question: Question, text: str) -> int:
 
 
 def parse_text(question: Question, text: str) -> str:
+    """A free-text answer; only invisible characters is empty, length as Telegram may count.
+
+    The length is :func:`~bot.textlimits.tg_len`, the unit config checks screens in, so an
+    accepted answer always fits the review line config made room for.
+    """
     text = text.strip()
-    if not text:
+    if is_blank(text):
         raise AnswerError("empty")
-    if len(text) > question.max_length:
-        raise AnswerError("too_long", maximum=question.max_length, length=len(text))
+    if tg_len(text) > question.max_length:
+        raise AnswerError("too_long", maximum=question.max_length, length=tg_len(text))
     return text
 
 

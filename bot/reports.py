@@ -34,9 +34,10 @@ from bot.questionnaire import (
     toggle,
 )
 from bot.services import Services
-from storage import audit, outbox, people
+from storage import audit, followups, outbox, people
 from storage import reports as store
 from storage.db import Tx
+from storage.followups import Revision
 from storage.people import Person
 from storage.reports import Report, Session
 
@@ -71,6 +72,7 @@ class Screen:
     total: int = 0
     mode: str = "fill"
     hint: str = ""  # "answered" / "toggled": how the button press that led here changed things
+    revised: dict[str, Revision] = field(default_factory=dict)  # key -> latest /revise of it
 
 
 class NotAnNfp(Exception):
@@ -220,6 +222,11 @@ async def _screen(tx: Tx, svc: Services, tg_id: int, **extra: Any) -> Screen:
         **extra,
     )
     step = session.step or REVIEW
+    if report.confirmed and step in (REVIEW, WARNINGS):
+        # figures revised with /revise stand beside the report: its review must show them
+        screen.revised = {
+            r.key: r for r in await followups.revisions_of(tx, report.iso3, report.week)
+        }
     if step == REVIEW:
         screen.kind = "review"
         screen.warnings = plausibility(q, answers, last_week)

@@ -25,6 +25,7 @@ class CountryStatus:
     deadline: datetime
     open_clarification: bool
     answered_clarification: bool
+    expected: bool = True  # a partner; observers and joining countries are not counted
 
 
 async def week_status(svc: Services, region: Region, week: str) -> list[CountryStatus]:
@@ -66,6 +67,7 @@ async def week_status(svc: Services, region: Region, week: str) -> list[CountryS
                 deadline=c.deadline,
                 open_clarification=open_q,
                 answered_clarification=answered_q,
+                expected=country.status == "partner",
             )
         )
     return result

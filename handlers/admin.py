@@ -155,7 +155,7 @@ async def _send_invite(
         )
     text = text.format(
         country=html.escape(country.name(tr.lang)),
-        date=tr.datetime(inv.expires_at, region.tz, "medium"),
+        date=html.escape(tr.moment(inv.expires_at, region.tz)),
     )
     await reply(update, f"{text}\n\n{html.escape(link)}")
 

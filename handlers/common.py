@@ -8,7 +8,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update, User
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+    User,
+)
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 
@@ -16,6 +23,7 @@ from bot.callbacks import BadCallback, Callback
 from bot.context import BotContext
 from bot.i18n import N_, Translator, pick_language, translator
 from bot.people import NotAllowed, UserInfo, get_person, require_admin
+from bot.textlimits import MESSAGE_LIMIT, split_html
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +131,9 @@ def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+async def reply(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
     """Answer in the chat the update came from (a message or a pressed button), as HTML.
 
     Parse mode is passed per call, not via PTB ``Defaults``: with defaults PTB also sends
@@ -131,8 +141,8 @@ async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None =
     """
     chat = update.effective_chat
     if chat is None:
-        return
-    await chat.send_message(
+        return None
+    return await chat.send_message(
         text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
     )
 
@@ -164,26 +174,23 @@ async def answer_query(update: Update, text: str | None = None, *, alert: bool =
         await update.callback_query.answer(text, show_alert=alert)
 
 
-def split_text(text: str, limit: int = 4096) -> list[str]:
-    """Cut a long text at line breaks into pieces within Telegram's message limit."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            pieces.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            pieces.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        pieces.append(current)
-    return pieces
+def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Cut a long HTML text at line breaks into pieces within Telegram's message limit."""
+    return split_html(text, limit)
 
 
-async def reply_long(update: Update, text: str) -> None:
-    """Reply with as many messages as the text needs (each piece is whole lines)."""
-    for piece in split_text(text):
-        await reply(update, piece)
+async def reply_long(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> list[Message]:
+    """Reply with as many messages as the text needs (whole lines), buttons on the last.
+
+    A screen that does not fit one message is sent as several by design, never refused by
+    Telegram: the buttons (e.g. "Confirm") come last, under the end of what they act on.
+    """
+    pieces = split_text(text)
+    sent = []
+    for i, piece in enumerate(pieces):
+        message = await reply(update, piece, markup if i == len(pieces) - 1 else None)
+        if message is not None:
+            sent.append(message)
+    return sent

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.context import BotContext
 from handlers.common import reader
@@ -17,6 +17,13 @@ async def on_error(update: object, context: BotContext) -> None:
     error = context.error
     if isinstance(error, Forbidden):
         log.info("forbidden while handling an update: %s", error)
+        return
+    if isinstance(error, BadRequest):
+        # PTB's BadRequest is a NetworkError, but it is our fault, not the network's: a reply
+        # Telegram refused ("message is too long", a bad entity) is a bug to see and fix
+        log.error(
+            "Telegram refused a reply to update %s: %s", getattr(update, "update_id", None), error
+        )
         return
     if isinstance(error, NetworkError | RetryAfter):
         # the answer was stored before the reply failed: /report shows the next question

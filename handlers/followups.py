@@ -167,6 +167,13 @@ def reply_text(tr: Translator, r: Reply, config: Config) -> str:
         return _("Thank you, your answer was sent to the secretariat.")
     if r.kind == "clarification_closed":
         return _("This question was already answered.")
+    if r.kind == "clarification_empty":
+        return _("The answer is empty.") + " " + _("Please type your answer to the secretariat:")
+    if r.kind == "clarification_too_long":
+        return _(
+            "Your answer is {length} characters long; the limit is {maximum}. Nothing was sent: "
+            "please send a shorter answer."
+        ).format(length=tr.number(data["length"]), maximum=tr.number(data["maximum"]))
     if r.kind == "revision_bad_number":
         return error_text(tr, data["error"]) + "\n" + _("Please type the corrected figure.")
     if r.kind == "revision_ask_reason":
@@ -176,6 +183,11 @@ def reply_text(tr: Translator, r: Reply, config: Config) -> str:
         ).format(value=tr.number(data["value"]))
     if r.kind == "revision_reason_short":
         return _("Please give a reason of a few words.")
+    if r.kind == "revision_reason_long":
+        return _(
+            "The reason is {length} characters long; the limit is {maximum}. Nothing is saved "
+            "yet: please send a shorter reason."
+        ).format(length=tr.number(data["length"]), maximum=tr.number(data["maximum"]))
     old = tr.number(data["old"]) if isinstance(data.get("old"), int) else "—"
     return _(
         "The revision is saved: week {number}, {old} → {new}. The original report is kept, "

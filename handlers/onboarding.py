@@ -40,7 +40,13 @@ ADMIN_COMMANDS = [
     ("revoke", N_("remove an NFP or cancel an unused invitation")),
     ("status", N_("who has reported this week: /status or /status 47")),
     ("remind", N_("remind the countries that have not reported: /remind or /remind KGZ")),
-    ("clarify", N_("ask a country about its report: /clarify KGZ your question")),
+    (
+        "clarify",
+        N_(
+            "ask a country about its report: /clarify KGZ your question, "
+            "or /clarify KGZ W47 your question for an earlier week"
+        ),
+    ),
 ]
 
 
@@ -176,7 +182,7 @@ async def welcome_text(context: BotContext, tg_id: int, role: Role, tr: Translat
                     country=html.escape(country.name(tr.lang)),
                     prompt_day=tr.weekday(s.prompt.weekday),
                     prompt_time=tr.time(s.prompt.time),
-                    tz=country.timezone,
+                    tz=html.escape(tr.zone(country.tz, svc.clock.now())),
                     deadline_day=tr.weekday(s.deadline.weekday),
                     deadline_time=tr.time(s.deadline.time),
                 )

@@ -13,7 +13,15 @@ from bot.i18n import Translator
 from bot.reports import NotAnNfp, Screen
 from handlers import fallback
 from handlers import followups as followup_views
-from handlers.common import answer_query, drop_keyboard, keyboard, on_callback, reader, reply
+from handlers.common import (
+    answer_query,
+    drop_keyboard,
+    keyboard,
+    on_callback,
+    reader,
+    reply,
+    reply_long,
+)
 from handlers.report_views import error_text, render
 
 
@@ -22,7 +30,7 @@ async def show(
 ) -> None:
     tr = tr or await reader(update, context)
     text, rows = render(screen, tr, context.svc.config)
-    await reply(update, text, keyboard(rows) if rows else None)
+    await reply_long(update, text, keyboard(rows) if rows else None)
 
 
 async def not_an_nfp(update: Update, context: BotContext) -> None:

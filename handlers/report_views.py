@@ -138,7 +138,7 @@ def render(screen: Screen, tr: Translator, config: Config) -> tuple[str, Rows]:
     if screen.kind == "confirmed":
         return _confirmed_text(tr, screen, head), []
     if screen.kind in ("review", "warnings"):
-        return _review(tr, screen, q, head, error)
+        return _review(tr, screen, q, head, error, config)
     question = screen.question
     assert question is not None
     rows: Rows = []
@@ -198,7 +198,7 @@ def render(screen: Screen, tr: Translator, config: Config) -> tuple[str, Rows]:
 
 
 def _review(
-    tr: Translator, screen: Screen, q: Questionnaire, head: str, error: str
+    tr: Translator, screen: Screen, q: Questionnaire, head: str, error: str, config: Config
 ) -> tuple[str, Rows]:
     _ = tr.gettext
     n = screen.nonce
@@ -207,7 +207,15 @@ def _review(
         value = screen.answers.get(question.key)
         mark = "🔸 " if question.key in screen.changed else ""
         label = html.escape(question.label[tr.lang])
-        lines.append(f"{mark}{label}: <b>{format_value(tr, question, value)}</b>")
+        line = f"{mark}{label}: <b>{format_value(tr, question, value)}</b>"
+        revision = screen.revised.get(question.key)
+        if revision is not None:
+            line += " " + _("(revised to {value} on {date}: {reason})").format(
+                value=f"<b>{format_value(tr, question, revision.new_value)}</b>",
+                date=tr.date(revision.at.astimezone(config.country(screen.iso3)[1].tz), "d MMM"),
+                reason=html.escape(revision.reason),
+            )
+        lines.append(line)
     if screen.changed:
         lines += ["", _("🔸 changed since last week")]
     rows: Rows = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 from telegram import Update
 
@@ -13,6 +14,9 @@ from bot.i18n import Translator
 from bot.status import CountryStatus, week_status
 from handlers.admin import outside_scope
 from handlers.common import admin_only, reader, reply, reply_long
+
+# "2026-W47" or "W47": a bare number is a figure of the question, never a week
+_EXPLICIT_WEEK = re.compile(r"(?:\d{4}-)?[Ww]\d{1,2}")
 
 ICONS = {"on_time": "✅", "late": "🕓", "in_progress": "✍️", "missing": "❌", "not_due": "⏳"}
 
@@ -57,14 +61,18 @@ async def status(update: Update, context: BotContext) -> None:
             + "</b>"
         )
         rows = await week_status(svc, region, week)
-        for s in rows:
+        expected = [s for s in rows if s.expected]
+        others = [s for s in rows if not s.expected]
+        for s in expected + others:
+            if others and s is others[0]:
+                lines.append(tr.gettext("Observers and joining countries (not counted):"))
             country = region.country(s.iso3)
             line = f"{ICONS[s.state]} <b>{html.escape(country.name(tr.lang))}</b>: "
             line += html.escape(_state_text(tr, s))
             if s.by is not None:
                 line += " — " + html.escape(s.by.display_name)
             if s.at is not None:
-                line += ", " + tr.datetime(s.at, country.tz, "short")
+                line += ", " + tr.moment(s.at, country.tz, "d MMM")
             if s.versions > 1:
                 line += ", " + tr.ngettext(
                     "{n} amendment", "{n} amendments", s.versions - 1
@@ -74,11 +82,11 @@ async def status(update: Update, context: BotContext) -> None:
             elif s.answered_clarification:
                 line += " 💬 " + tr.gettext("clarification answered")
             lines.append(line)
-        done = sum(1 for s in rows if s.state in ("on_time", "late"))
+        done = sum(1 for s in expected if s.state in ("on_time", "late"))
         lines.append(
             tr.ngettext(
-                "{done} of {n} country reported", "{done} of {n} countries reported", len(rows)
-            ).format(done=done, n=len(rows))
+                "{done} of {n} country reported", "{done} of {n} countries reported", len(expected)
+            ).format(done=done, n=len(expected))
         )
         lines.append("")
     await reply_long(update, "\n".join(lines).strip())
@@ -124,7 +132,7 @@ async def clarify(update: Update, context: BotContext) -> None:
     tr = await reader(update, context)
     svc = context.svc
     args = context.args or []
-    usage = tr.gettext("Usage: /clarify KGZ [week] your question")
+    usage = tr.gettext("Usage: /clarify KGZ [week, as 2026-W47 or W47] your question")
     if len(args) < 2:
         await reply(update, usage)
         return
@@ -137,12 +145,29 @@ async def clarify(update: Update, context: BotContext) -> None:
     if await outside_scope(update, context, tr, iso3):
         return
     current = cycle.current_week(region, country, svc.clock.now())
-    week = cycle.parse_week(args[1], current) if len(args) > 2 else None
+    # only an unambiguous week is a week: "/clarify KGZ 40 deaths: ..." asks about 40 deaths
+    explicit = len(args) > 2 and _EXPLICIT_WEEK.fullmatch(args[1]) is not None
+    week = cycle.parse_week(args[1], current) if explicit else None
+    if explicit and week is None:
+        await reply(update, usage)
+        return
     comment = " ".join(args[2:] if week else args[1:])
     week = week or current
     try:
         await ask_clarification(svc, update.effective_user.id, iso3, week, comment)  # type: ignore[union-attr]
-    except FollowupError:
+    except FollowupError as refused:
+        if refused.reason == "too_long":
+            await reply(
+                update,
+                tr.gettext(
+                    "Your question is {length} characters long; the limit is {maximum} (it is "
+                    "sent with the country and week). Nothing was sent."
+                ).format(
+                    length=tr.number(refused.details["length"]),
+                    maximum=tr.number(max(refused.details["maximum"], 0)),
+                ),
+            )
+            return
         await reply(
             update,
             tr.gettext("{country} has no confirmed report for week {number} to ask about.").format(

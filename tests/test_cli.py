@@ -63,6 +63,34 @@ def test_a_bad_config_fails_with_one_line_naming_the_key(tmp_path: Path) -> None
     assert result.returncode == 2 and "Asia/Bishkekk" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        # a 5,000-character label: its question could never be sent
+        (
+            'label = { en = "New COVID-19 deaths this week"',
+            'label = { en = "' + "D" * 5000 + '"',
+            "questionnaire.questions.new_deaths.label.en",
+        ),
+        # the documented maximum with its label does not fit one review line
+        ("max_length = 1000", "max_length = 4096", "questionnaire.questions.developments"),
+        # a language with no catalog would be spoken in another language
+        ('languages = ["en", "ru"]', 'languages = ["en", "ru", "kk"]', "bot.languages[2]"),
+    ],
+)
+def test_check_config_refuses_what_cannot_be_shown(
+    tmp_path: Path, old: str, new: str, key: str
+) -> None:
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace(old, new), encoding="utf-8")
+    result = nfpbot("--config", str(bad), "check-config", env=env_for(tmp_path))
+    assert result.returncode == 2, result.stdout
+    [line] = result.stderr.strip().splitlines()
+    assert f"bad.toml: {key}" in line, line
+
+
 def test_run_without_a_token_explains_in_one_line(tmp_path: Path) -> None:
     result = nfpbot("run", env=env_for(tmp_path))
     assert result.returncode == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -513,7 +514,21 @@ BAD: list[tuple[str, str | None, str, str, str]] = [
     ("min-above-max", "min = 0\nmax = 1000", "min = 5000\nmax = 1000", f"{Q}.new_cases.min",
      "min 5000 is greater than max 1000"),
     ("max-length-too-long", "max_length = 1000", "max_length = 5000",
-     f"{Q}.developments.max_length", "between 1 and 4096"),
+     f"{Q}.developments.max_length", "between 1 and 4032"),
+    # screens must fit Telegram's 4,096 characters (issue 6, items 15 and 17)
+    ("max-length-4096-with-its-label", "max_length = 1000", "max_length = 4096",
+     f"{Q}.developments.max_length", "share one line"),
+    ("label-too-long-for-a-screen", 'label = { en = "Deaths", ru = "Смерти" }',
+     'label = { en = "' + "D" * 5000 + '", ru = "Смерти" }', f"{Q}.new_deaths.label.en",
+     "do not fit one line of a screen"),
+    ("label-and-longest-answer", 'label = { en = "Developments", ru = "События" }',
+     'label = { en = "' + "😀" * 1600 + '", ru = "События" }', f"{Q}.developments.label.en",
+     "lower max_length"),
+    ("hint-too-long", 'label = { en = "Cases", ru = "Случаи" }',
+     'label = { en = "Cases", ru = "Случаи" }\nhint = { en = "' + "h" * 4090
+     + '", ru = "х" }', f"{Q}.new_cases.hint.en", "do not fit one screen"),
+    ("language-without-catalog", 'languages = ["en", "ru"]', 'languages = ["en", "ru", "kk"]',
+     "bot.languages[2]", "no translation catalog for 'kk'"),
     ("bad-question-key", 'key = "new_deaths"', 'key = "New Deaths"', f"{Q}[1].key",
      "expected a lowercase key"),
     # schedule
@@ -610,6 +625,14 @@ def test_validation_error_names_the_key(tmp_path: Path, text: str, key: str, fra
     assert message.startswith(f"{key}: "), message
     assert info.value.key == key
     assert fragment in message, message
+
+
+def test_a_russian_only_deployment_is_valid(tmp_path: Path) -> None:
+    """``languages = ["ru"]`` is a real deployment: nothing may need an English text."""
+    text = BASE.replace('languages = ["en", "ru"]\ndefault_language = "en"', 'languages = ["ru"]')
+    text = re.sub(r'en = "[^"]*", ', "", text)
+    config = load_config(write(tmp_path, text), env={})
+    assert config.languages == ("ru",) and config.default_language == "ru"
 
 
 def test_toml_syntax_error_has_line_and_column(tmp_path: Path) -> None:

@@ -39,6 +39,10 @@ ACCEPTED = [
     ("١٢٣", 123),  # Arabic-Indic
     ("۱۲۳", 123),  # extended Arabic-Indic (Persian)
     ("१२३", 123),  # Devanagari
+    ("۱٬۲۳۴", 1234),  # U+066C ARABIC THOUSANDS SEPARATOR
+    ("١٬٢٣٤٬٥٦٧", 1234567),
+    ("\u200f١٢٣", 123),  # a right-to-left mark from an Arabic keyboard
+    ("1\u200b234", 1234),  # a zero-width space pasted in
     ("１,２３４", 1234),
     ("1" * MAX_INPUT_LENGTH, int("1" * MAX_INPUT_LENGTH)),
 ]
@@ -47,6 +51,12 @@ REFUSED = [
     ("", "empty"),
     ("   ", "empty"),
     ("\u00a0\t\n", "empty"),
+    ("\u200b\u200b\u200b", "empty"),  # only zero-width spaces: nothing visible
+    ("\u2060\ufeff \u200d", "empty"),
+    ("١٢٣٫٥", "fraction"),  # U+066B ARABIC DECIMAL SEPARATOR
+    ("١٫٢٣٤", "fraction"),  # never a thousands separator, even before 3 digits
+    ("1٬234٫5", "fraction"),
+    ("١٢٣٫", "not_a_number"),
     ("12a", "not_a_number"),
     ("1e3", "not_a_number"),
     ("one", "not_a_number"),

@@ -34,7 +34,8 @@ async def test_nfp_joins_with_invite_and_chooses_russian(env: BotEnv) -> None:
         welcome = await nfp.next_message()
     assert "по-русски" in welcome.text
     assert "понедельник" in welcome.text  # weekday of the prompt, from CLDR
-    assert "Asia/Bishkek" in welcome.text
+    # the zone by its CLDR name in the reader's language, not the IANA id
+    assert "времени, Киргизия" in welcome.text and "Asia/Bishkek" not in welcome.text
     assert "Кыргызстан" in welcome.text
 
     person = await people.get(env.svc.db, 501)
@@ -56,6 +57,8 @@ async def test_alternate_invite_from_buttons_in_english(env: BotEnv) -> None:
         link = await admin.next_message()
     code = LINK.search(link.text).group(2)  # type: ignore[union-attr]
     assert "alternate" in link.text
+    # the expiry to the minute, in the secretariat's zone, named (7 days from Tue 24 Nov 12:00)
+    assert "expires on December 1, 2026, 5:00\u202fPM (Uzbekistan Standard Time):" in link.text
 
     nfp = env.sandbox.user(502, "Dana", language_code="en")
     msg = await env.say(nfp, f"/start {code}")
@@ -63,7 +66,8 @@ async def test_alternate_invite_from_buttons_in_english(env: BotEnv) -> None:
     welcome = await env.press(nfp, "English")
     while welcome.kind == "edited":
         welcome = await nfp.next_message()
-    assert "Monday" in welcome.text and "Asia/Almaty" in welcome.text
+    assert "Monday" in welcome.text and "(Kazakhstan Time)" in welcome.text
+    assert "Asia/Almaty" not in welcome.text
     [a] = await people.assignments_of(env.svc.db, 502)
     assert (a.iso3, a.kind) == ("KAZ", "alternate")
 

@@ -123,7 +123,19 @@ async def test_a_whole_week_in_three_timezones(env: BotEnv) -> None:
     assert any(line.startswith("✅ Kazakhstan: confirmed on time") for line in lines)
     assert any(line.startswith("🕓 Afghanistan: confirmed late — Ahmad") for line in lines)
     assert any(line.startswith("❌ Kyrgyzstan: missing") for line in lines)
-    assert "3 of 8 countries reported" in status.text
+    # each time in the country's own zone, and the zone is named (CLDR)
+    assert any(
+        line.startswith("🕓 Afghanistan")
+        and line.endswith("25 Nov, 6:01\u202fPM (Afghanistan Time)")
+        for line in lines
+    ), lines
+    # Kazakhstan is an observer and Turkmenistan joining: listed apart, not counted
+    apart = lines.index("Observers and joining countries (not counted):")
+    assert [line.split(":")[0] for line in lines[apart + 1 : apart + 3]] == [
+        "✅ Kazakhstan",
+        "❌ Turkmenistan",
+    ]
+    assert "2 of 6 countries reported" in status.text
 
 
 async def test_bad_input_is_explained_and_loses_nothing(env: BotEnv) -> None:

@@ -83,10 +83,11 @@ async def test_chat_not_found_and_text_limits(bot: Bot, ann) -> None:
     # 4096 visible characters wrapped in tags is fine: the limit is after entity parsing.
     msg = await bot.send_message(USER, "<b>" + "a" * 4000 + "</b><i>" + "b" * 96 + "</i>", "HTML")
     assert len(msg.text) == 4096 and [e.type for e in msg.entities] == ["bold", "italic"]
-    # Telegram counts UTF-16 code units: an emoji outside the BMP counts as two.
-    await bot.send_message(USER, "😀" * 2048)
+    # Telegram counts code points, not UTF-16 units (measured live, FerroxLabs/wayland#934):
+    # 4,096 emoji outside the BMP (8,192 UTF-16 units) are accepted, 4,097 refused.
+    assert (await bot.send_message(USER, "😀" * 4096)).text == "😀" * 4096
     with pytest.raises(BadRequest, match="Message is too long"):
-        await bot.send_message(USER, "😀" * 2049)
+        await bot.send_message(USER, "😀" * 4097)
     with pytest.raises(BadRequest, match="Message text is empty"):
         await bot.send_message(USER, "<b> </b>", parse_mode="HTML")
     with pytest.raises(BadRequest, match="Unsupported parse_mode"):
