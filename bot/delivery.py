@@ -65,7 +65,9 @@ def reason_text(lang: str | None, failure: Failure) -> str:
     tr = translator(lang)
     if failure.kind == "blocked":
         return tr.gettext("the recipient has blocked the bot.")
-    if failure.kind == "refused":
+    if failure.kind == "refused" and "too long" in failure.detail.lower():
+        return tr.gettext("the message is longer than Telegram allows (4,096 characters).")
+    if failure.kind == "refused":  # Telegram's own words, as there is nothing better
         return tr.gettext("Telegram refused the message ({detail}).").format(
             detail=html.escape(failure.detail)
         )

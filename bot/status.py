@@ -25,6 +25,7 @@ class CountryStatus:
     deadline: datetime
     open_clarification: bool
     answered_clarification: bool
+    undelivered_clarification: bool = False  # asked, but no NFP could receive it
 
 
 async def week_status(svc: Services, region: Region, week: str) -> list[CountryStatus]:
@@ -36,7 +37,7 @@ async def week_status(svc: Services, region: Region, week: str) -> list[CountryS
         total = len(region.questionnaire.questions)
         by = None
         answered = versions = 0
-        open_q = answered_q = False
+        open_q = answered_q = undelivered_q = False
         at = None
         if report is None:
             state = "missing" if now >= c.prompt else "not_due"
@@ -50,7 +51,8 @@ async def week_status(svc: Services, region: Region, week: str) -> list[CountryS
                 versions = report.version
                 clarifications = await followups.clarifications_of(svc.db, report.id)
                 open_q = any(q.open for q in clarifications)
-                answered_q = any(not q.open for q in clarifications)
+                answered_q = any(not q.open and not q.undelivered for q in clarifications)
+                undelivered_q = any(q.undelivered for q in clarifications)
             else:
                 state = "in_progress" if answered else "missing"
                 by = await people.get(svc.db, report.editor) if report.editor else None
@@ -66,6 +68,7 @@ async def week_status(svc: Services, region: Region, week: str) -> list[CountryS
                 deadline=c.deadline,
                 open_clarification=open_q,
                 answered_clarification=answered_q,
+                undelivered_clarification=undelivered_q,
             )
         )
     return result

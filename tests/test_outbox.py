@@ -494,7 +494,9 @@ async def test_unanswered_send_is_not_repeated(
     sandbox.inject("sendMessage", delay=1.0, chat_id=u.id)
     await put(db, clock, "a", u.id, text="first")
     await put(db, clock, "b", u.id, text="second")
-    sender = OutboxSender(Services(cast(Config, None), db, clock), impatient, per_chat_interval=0.01)
+    sender = OutboxSender(
+        Services(cast(Config, None), db, clock), impatient, per_chat_interval=0.01
+    )
     sender.start()
     try:
         sender.wake()
@@ -589,3 +591,24 @@ async def test_a_row_scheduled_for_later_does_not_hold_its_chat(
     clock.advance(timedelta(hours=1))
     await sender.drain()
     assert [m.text for m in u.inbox] == ["now", "later"]
+
+
+async def test_a_row_that_fails_for_good_tells_whoever_caused_it(
+    sandbox: Sandbox, db: Database, clock: FakeClock, make_sender: MakeSender
+) -> None:
+    """Retries exhausted (or 400, or 403): the row's ``on_failure`` names whom to tell."""
+    u, asker = sandbox.user(1407, "Unlucky"), sandbox.user(1408, "Asker")
+    sandbox.inject("sendMessage", status=503, times=MAX_ATTEMPTS, chat_id=u.id)
+    told = {"tell": asker.id, "lang": "en", "text": "Your note to Unlucky was NOT delivered."}
+    await put(db, clock, "k", u.id, text="note", on_failure=told)
+    sender = make_sender(per_chat_interval=0.01)
+    for _ in range(MAX_ATTEMPTS):
+        await sender.drain()
+        clock.advance(timedelta(minutes=5))
+    await sender.drain()
+
+    item = await store.by_dedup_key(db, "k")
+    assert item is not None and item.status == "failed" and u.inbox == []
+    [notice] = asker.inbox
+    assert notice.text.startswith("Your note to Unlucky was NOT delivered.")
+    assert f"after {MAX_ATTEMPTS} attempts" in notice.text

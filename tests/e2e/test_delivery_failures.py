@@ -38,7 +38,7 @@ async def test_refused_clarification_is_reported_to_the_admin(env: BotEnv) -> No
     assert nfp.drain() == []
     [notice] = admin.drain()
     assert "NOT delivered" in notice.text and "Bold" in notice.text
-    assert "Mongolia, week" in notice.text and "message is too long" in notice.text
+    assert "Mongolia, week" in notice.text and "longer than Telegram allows" in notice.text
     status = await env.say(admin, "/status")
     assert "clarification asked" not in status.text
     assert "clarification not delivered" in status.text
@@ -76,7 +76,7 @@ async def test_refused_answer_is_reported_to_the_nfp_and_the_question_reopens(
 
     assert not any("A new variant" in m.text for m in admin.drain())
     [notice] = nfp.drain()
-    assert "NOT delivered" in notice.text and "message is too long" in notice.text
+    assert "NOT delivered" in notice.text and "longer than Telegram allows" in notice.text
     status = await env.say(admin, "/status")
     assert "clarification asked" in status.text  # the secretariat still waits for an answer
 
