@@ -75,8 +75,7 @@ async def ask_clarification(
                     "tell": admin_id,
                     "lang": asker_tr.lang,
                     "text": asker_tr.gettext(
-                        "Your question about {country}, week {number} was NOT delivered to "
-                        "{name}."
+                        "Your question about {country}, week {number} was NOT delivered to {name}."
                     ).format(
                         country=html.escape(country.name(asker_tr.lang)),
                         number=int(week[-2:]),
