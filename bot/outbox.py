@@ -223,7 +223,8 @@ class OutboxSender:
     async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Return once no row is due (by the injected clock); TimeoutError after ``timeout``.
 
-        Rows rescheduled for later (backoff, ``not_before``) do not count. Drives the sending
+        Rows rescheduled for later (backoff, ``not_before``) do not count, nor do rows waiting
+        behind their chat's head in backoff. Drives the sending
         itself when the background task is not running.
         """
         deadline = time.monotonic() + timeout

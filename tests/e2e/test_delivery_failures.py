@@ -86,3 +86,18 @@ async def test_refused_answer_is_reported_to_the_nfp_and_the_question_reopens(
     await env.say(nfp, "A new variant, in short.")
     await _drain(env)
     assert "A new variant, in short." in admin.inbox[-1].text
+
+
+async def test_a_question_one_nfp_received_still_stands(env: BotEnv) -> None:
+    main = await make_nfp(env, 1504, "MNG", name="Bold")
+    alt = await make_nfp(env, 1505, "MNG", kind="alternate", name="Saraa")
+    admin = env.admin()
+    await confirm_report(env, main)
+    alt.block()
+    await _clarify(env, admin)
+
+    assert "Why did hospitalisations rise?" in main.inbox[-1].text
+    [notice] = admin.drain()
+    assert "NOT delivered to Saraa" in notice.text and "blocked the bot" in notice.text
+    status = await env.say(admin, "/status")
+    assert "clarification asked" in status.text  # Bold has it and can answer
