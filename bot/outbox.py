@@ -352,8 +352,10 @@ class OutboxSender:
         async with self._svc.db.transaction() as tx:
             if not await store.mark_sending(tx, item.id):
                 return _Outcome.DONE
-        self._note_attempt(item.chat_id)
         verdict = await self._attempt(item)
+        # paced from the answer: Telegram then sees at least the interval between two sends
+        # to a chat, however long this request took to reach it
+        self._note_attempt(item.chat_id)
         self._unrecorded = (item, verdict)
         try:
             await self._record(item, verdict)
