@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from bot import cycle
+from bot import cycle, delivery
 from bot.callbacks import DELEGATION_DAYS, AnswerClarification, OpenReport
 from bot.i18n import translator
 from bot.numbers import NumberError, parse_count
@@ -64,6 +64,7 @@ async def ask_clarification(
         await audit.record(tx, now, admin_id, "clarify", iso3, week=week, id=cid)
         asker = await people.get(tx, admin_id)
         messages = []
+        asker_tr = translator(asker.language if asker else None)
         for a in await people.nfps_of(tx, iso3):
             tr = translator(a.person.language)
             text = tr.gettext(
@@ -90,6 +91,19 @@ async def ask_clarification(
                     [(tr.gettext("Answer"), AnswerClarification(cid).pack())],
                     [(tr.gettext("Correct the report"), OpenReport(iso3, week).pack())],
                 ],
+                on_failure={
+                    "tell": admin_id,
+                    "lang": asker_tr.lang,
+                    "text": asker_tr.gettext(
+                        "Your question about {country}, week {number} was NOT delivered to {name}."
+                    ).format(
+                        country=html.escape(country.name(asker_tr.lang)),
+                        number=int(week[-2:]),
+                        name=html.escape(a.person.display_name),
+                    ),
+                    "hook": "clarification_question",
+                    "args": {"id": cid},
+                },
             )
         found = await followups.clarification(tx, cid)
     svc.wake_outbox()
@@ -134,7 +148,23 @@ async def _answer_clarification(svc: Services, tg_id: int, cid: int, text: str) 
         if q is None or not await followups.answer_clarification(tx, now, cid, tg_id, text):
             return Reply("clarification_closed")
         assert report is not None
-        await _tell_asker(tx, svc, now, q, report.iso3, report.week, tg_id, text)
+        nfp = await people.get(tx, tg_id)
+        tr = translator(nfp.language if nfp else None)
+        _, country = svc.config.country(report.iso3)
+        on_failure = {
+            "tell": tg_id,
+            "lang": tr.lang,
+            "text": tr.gettext(
+                "Your answer about {country}, week {number} was NOT delivered to the "
+                "secretariat. The question is open again: press Answer under it to send "
+                "your answer again."
+            ).format(country=html.escape(country.name(tr.lang)), number=int(report.week[-2:])),
+            "hook": "clarification_answer",
+            "args": {"id": cid, "by": tg_id},
+        }
+        await _tell_asker(
+            tx, svc, now, q, report.iso3, report.week, tg_id, text, on_failure=on_failure
+        )
         await audit.record(tx, now, tg_id, "clarification_answer", report.iso3, id=cid)
     svc.wake_outbox()
     return Reply("clarification_answered")
@@ -157,16 +187,49 @@ async def _asker_text(
 
 
 async def _tell_asker(
-    tx: Any, svc: Services, now: Any, q: Clarification, iso3: str, week: str, by: int, text: str
+    tx: Any,
+    svc: Services,
+    now: Any,
+    q: Clarification,
+    iso3: str,
+    week: str,
+    by: int,
+    text: str,
+    *,
+    on_failure: dict[str, Any] | None = None,
 ) -> None:
+    # one row per answer: a question reopened after an undelivered answer is answered anew
+    earlier = await outbox.by_dedup_prefix(tx, f"clarified:{q.id}:")
     await outbox.enqueue(
         tx,
         now,
-        dedup_key=f"clarified:{q.id}",
+        dedup_key=f"clarified:{q.id}:{len(earlier) + 1}",
         chat_id=q.asked_by,
         kind="clarification_answer",
         text=await _asker_text(tx, svc, q, iso3, week, by, text),
+        on_failure=on_failure,
     )
+
+
+@delivery.hook("clarification_question")
+async def _question_undelivered(
+    tx: Any, svc: Services, item: Any, failure: delivery.Failure, args: dict[str, Any]
+) -> None:
+    """Once no NFP can receive the question, it no longer stands as asked (/status says so)."""
+    cid = int(args["id"])
+    rows = await outbox.by_dedup_prefix(tx, f"clarify:{cid}:")
+    if rows and all(r.id == item.id or r.status in ("failed", "blocked") for r in rows):
+        await followups.mark_undelivered(
+            tx, svc.clock.now(), cid, f"not delivered: {failure.kind} {failure.detail}".strip()
+        )
+
+
+@delivery.hook("clarification_answer")
+async def _answer_undelivered(
+    tx: Any, svc: Services, item: Any, failure: delivery.Failure, args: dict[str, Any]
+) -> None:
+    """The asker never got the answer: the question is open again, for the NFP to resend."""
+    await followups.reopen_clarification(tx, int(args["id"]), int(args["by"]))
 
 
 async def resolve_by_amendment(

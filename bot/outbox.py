@@ -5,6 +5,25 @@ Domain code only writes outbox rows (in the transaction of their cause) and call
 in flight: a row is marked ``sending`` and committed before its request, ``sent`` with the
 message id after it; a crash in between re-sends that one row and no other.
 
+Duplicates are bounded to that one row, because Telegram has no idempotency key and a
+request is never repeated on a guess:
+
+- An outcome this process got is kept in memory until its row is recorded; if the database
+  refuses (locked), only the recording is retried, and nothing else is sent meanwhile, so
+  at most one row is ever unrecorded.
+- A request that went out and got no answer may have been carried out (the sandbox's slow
+  answer does exactly that). The outbox bot waits generously (``ANSWER_TIMEOUT``, far above
+  Telegram's usual answer time, so a slow answer still arrives and is recorded); if even
+  that passes, the row is finished as ``sent`` without a message id and not sent again: a
+  possible loss the log reports, rather than a possible duplicate.
+- A 5xx, a 429, a refused or failed connection, a connect or pool timeout: Telegram did not
+  do it (the sandbox's dropped connection closes before processing, as a server does on a
+  stale keep-alive connection), so the row is retried with backoff.
+
+Order: only a chat's head (its earliest active row) is sent; a head in backoff holds its
+chat, so a reminder never overtakes the prompt before it. A row that fails for good runs
+its ``on_failure`` instructions (``bot.delivery``) in the same transaction.
+
 Pacing: a separate ``ExtBot`` with PTB's ``AIORateLimiter`` keeps ~30 messages/s overall
 and 20/min per group; it has no per-private-chat limit, so the sender keeps one itself
 (``per_chat_interval``) and also counts group sends, so that a busy chat is skipped for the
@@ -20,6 +39,7 @@ import logging
 import time
 import warnings
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +55,9 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.request import AiohttpRequest
+from bot import delivery
+from bot.delivery import Failure
+from bot.request import AiohttpRequest, AnswerTimedOut
 from storage import outbox as store
 from storage import people
 
@@ -48,6 +70,11 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL = 1.0  # how often rows whose not_before has come are looked for without a wake()
 MAX_ATTEMPTS = 8  # network/5xx failures before a row is given up as failed
 MAX_BACKOFF = 300.0
+# How long the outbox waits for Telegram's answer to a send. A send is never repeated after
+# a read timeout (it may have been delivered), so the wait is long: only a connection that
+# hangs this long can lose a message, while a slow answer is simply waited for. The sender
+# stalls meanwhile, which is what Telegram being that slow means anyway.
+ANSWER_TIMEOUT = 60.0
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -56,11 +83,16 @@ def backoff_seconds(attempts: int) -> float:
 
 
 def make_outbox_bot(
-    token: str, base_url: str | None = None, base_file_url: str | None = None
+    token: str,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+    *,
+    answer_timeout: float = ANSWER_TIMEOUT,
 ) -> ExtBot[Any]:
     """A Bot of its own for the outbox, so its rate limiter paces broadcasts only.
 
     ``max_retries=0``: a 429 reaches the sender, which pauses everything and keeps the row.
+    ``answer_timeout`` is its read timeout (see ``ANSWER_TIMEOUT``).
     """
     urls: dict[str, str] = {}
     if base_url:
@@ -70,7 +102,9 @@ def make_outbox_bot(
     return ExtBot(
         token,
         rate_limiter=AIORateLimiter(max_retries=0),
-        request=AiohttpRequest(4),
+        request=AiohttpRequest(
+            4, read_timeout=answer_timeout, media_read_timeout=max(answer_timeout, 20.0)
+        ),
         **urls,
     )
 
@@ -79,6 +113,23 @@ class _Outcome(enum.Enum):
     SENT = "sent"
     PAUSED = "paused"  # 429: stop this pass, everything waits
     DONE = "done"  # failed, blocked, rescheduled or already taken: go on with others
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What one request came to, held in memory until the row says so.
+
+    ``action``: ``sent``, ``unconfirmed`` (no answer), ``release`` (429, not the row's
+    fault), ``migrated``, ``retry`` (backoff) or ``final`` (``failure`` says why).
+    """
+
+    outcome: _Outcome
+    action: str
+    error: str = ""
+    message_id: int | None = None
+    retry_at: datetime | None = None
+    new_chat_id: int | None = None
+    failure: Failure | None = None
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -129,6 +180,9 @@ class OutboxSender:
         self._group_sends: dict[int, deque[float]] = {}
         self._hold_until: float | None = None
         self._busy = False  # the last pass attempted something: look again at once
+        # an outcome Telegram gave that the database has not taken yet (locked): it is
+        # recorded before anything else is sent, and the request is never made again
+        self._unrecorded: tuple[OutboxItem, _Verdict] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -169,7 +223,8 @@ class OutboxSender:
     async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Return once no row is due (by the injected clock); TimeoutError after ``timeout``.
 
-        Rows rescheduled for later (backoff, ``not_before``) do not count. Drives the sending
+        Rows rescheduled for later (backoff, ``not_before``) do not count, nor do rows waiting
+        behind their chat's head in backoff. Drives the sending
         itself when the background task is not running.
         """
         deadline = time.monotonic() + timeout
@@ -210,6 +265,10 @@ class OutboxSender:
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), wait)
+        try:
+            await self._record_pending()  # one last try, so a restart need not resend it
+        except Exception as exc:
+            log.warning("outbox: stopping with an unrecorded outcome: %s", self._describe(exc))
 
     def _wait_time(self) -> float:
         """Seconds until something could be sendable: end of a 429 pause, a paced chat, a poll."""
@@ -230,6 +289,7 @@ class OutboxSender:
         """
         self._busy = False
         self._hold_until = None
+        await self._record_pending()
         if time.monotonic() < self._paused_until:
             return 0
         items = await store.due(self._svc.db, self._svc.clock.now(), self.batch, one_per_chat=True)
@@ -288,12 +348,41 @@ class OutboxSender:
         return text.replace(token, "<token>") if token else text
 
     async def _send_one(self, item: OutboxItem) -> _Outcome:
-        db, clock = self._svc.db, self._svc.clock
-        async with db.transaction() as tx:
+        """Claim, send, and record the outcome; the outcome is kept until it is recorded."""
+        async with self._svc.db.transaction() as tx:
             if not await store.mark_sending(tx, item.id):
                 return _Outcome.DONE
-        attempts = item.attempts + 1
+        verdict = await self._attempt(item)
+        # paced from the answer: Telegram then sees at least the interval between two sends
+        # to a chat, however long this request took to reach it
         self._note_attempt(item.chat_id)
+        self._unrecorded = (item, verdict)
+        try:
+            await self._record(item, verdict)
+        except Exception as exc:
+            log.warning(
+                "outbox: #%d (%s) %s, but that could not be recorded (%s); retrying the record"
+                " only, nothing else is sent meanwhile",
+                item.id,
+                item.kind,
+                verdict.action,
+                self._describe(exc),
+            )
+            raise
+        self._unrecorded = None
+        return verdict.outcome
+
+    async def _record_pending(self) -> None:
+        """Store an outcome whose recording failed; until then nothing else may be sent."""
+        if self._unrecorded is None:
+            return
+        item, verdict = self._unrecorded
+        await self._record(item, verdict)
+        self._unrecorded = None
+        log.info("outbox: #%d (%s) recorded as %s at last", item.id, item.kind, verdict.action)
+
+    async def _attempt(self, item: OutboxItem) -> _Verdict:
+        """One request; what came of it, and what the row becomes (nothing is stored here)."""
         try:
             message = await self._bot.send_message(
                 item.chat_id, item.text, parse_mode=item.parse_mode, reply_markup=_markup(item)
@@ -301,33 +390,18 @@ class OutboxSender:
         except RetryAfter as exc:
             pause = _retry_after(exc)
             self._paused_until = max(self._paused_until, time.monotonic() + pause)
-            async with db.transaction() as tx:
-                await store.release(tx, item.id, self._describe(exc))
             log.info("outbox: flood control (429): pausing all sending for %.1f s", pause)
-            return _Outcome.PAUSED
+            return _Verdict(_Outcome.PAUSED, "release", self._describe(exc))
         except Forbidden as exc:
-            async with db.transaction() as tx:
-                await store.mark_blocked(tx, item.id, self._describe(exc))
-                if item.chat_id > 0:
-                    await people.mark_blocked(tx, clock.now(), item.chat_id)
             log.info(
                 "outbox: #%d (%s) chat %d blocked the bot (403)", item.id, item.kind, item.chat_id
             )
-            return _Outcome.DONE
+            return _Verdict(_Outcome.DONE, "final", self._describe(exc), failure=Failure("blocked"))
         except ChatMigrated as exc:
-            async with db.transaction() as tx:
-                moved = await store.retarget(tx, item.chat_id, exc.new_chat_id)
-                await store.release(tx, item.id, self._describe(exc))
-            log.info(
-                "outbox: chat %d became supergroup %d; %d row(s) moved",
-                item.chat_id,
-                exc.new_chat_id,
-                moved,
+            return _Verdict(
+                _Outcome.DONE, "migrated", self._describe(exc), new_chat_id=exc.new_chat_id
             )
-            return _Outcome.DONE
         except BadRequest as exc:
-            async with db.transaction() as tx:
-                await store.mark_failed(tx, item.id, self._describe(exc))
             log.info(
                 "outbox: #%d (%s) to chat %d refused (400): %s",
                 item.id,
@@ -335,15 +409,16 @@ class OutboxSender:
                 item.chat_id,
                 exc.message,
             )
-            return _Outcome.DONE
-        except TelegramError as exc:  # NetworkError, TimedOut, 5xx, and anything transient
+            failure = Failure("refused", exc.message)
+            return _Verdict(_Outcome.DONE, "final", self._describe(exc), failure=failure)
+        except AnswerTimedOut as exc:
+            # Sent, unanswered: resending could deliver it twice. Not sent again.
+            error = f"{self._describe(exc)}: no answer, may have been delivered; not sent again"
+            log.warning("outbox: #%d (%s) to chat %d: %s", item.id, item.kind, item.chat_id, error)
+            return _Verdict(_Outcome.DONE, "unconfirmed", error)
+        except TelegramError as exc:  # NetworkError, TimedOut, 5xx: Telegram did not do it
             error = self._describe(exc)
-            async with db.transaction() as tx:
-                if attempts >= MAX_ATTEMPTS:
-                    await store.mark_failed(tx, item.id, error)
-                else:
-                    retry_at = clock.now() + timedelta(seconds=backoff_seconds(attempts))
-                    await store.retry_later(tx, item.id, _ceil_second(retry_at), error)
+            attempts = item.attempts + 1
             kind = "network error" if isinstance(exc, NetworkError) else "Telegram error"
             log.info(
                 "outbox: #%d (%s) %s on attempt %d/%d: %s",
@@ -354,17 +429,52 @@ class OutboxSender:
                 MAX_ATTEMPTS,
                 error,
             )
-            return _Outcome.DONE
+            if attempts >= MAX_ATTEMPTS:
+                failure = Failure("gave_up", attempts=attempts)
+                return _Verdict(_Outcome.DONE, "final", error, failure=failure)
+            retry_at = self._svc.clock.now() + timedelta(seconds=backoff_seconds(attempts))
+            return _Verdict(_Outcome.DONE, "retry", error, retry_at=_ceil_second(retry_at))
         except Exception as exc:  # a bug: keep the row for the record, keep serving others
-            async with db.transaction() as tx:
-                await store.mark_failed(tx, item.id, self._describe(exc))
             log.error(
                 "outbox: #%d (%s) failed unexpectedly: %s", item.id, item.kind, self._describe(exc)
             )
-            return _Outcome.DONE
-        async with db.transaction() as tx:
-            await store.mark_sent(tx, clock.now(), item.id, message.message_id)
-        return _Outcome.SENT
+            return _Verdict(_Outcome.DONE, "final", self._describe(exc), failure=Failure("bug"))
+        return _Verdict(_Outcome.SENT, "sent", message_id=message.message_id)
+
+    async def _record(self, item: OutboxItem, v: _Verdict) -> None:
+        """Store one outcome in one transaction (with the failure's hook and notice, if any)."""
+        svc = self._svc
+        now = svc.clock.now()
+        async with svc.db.transaction() as tx:
+            if v.action == "sent":
+                assert v.message_id is not None
+                await store.mark_sent(tx, now, item.id, v.message_id)
+            elif v.action == "unconfirmed":
+                await store.mark_unconfirmed(tx, now, item.id, v.error)
+            elif v.action == "release":
+                await store.release(tx, item.id, v.error)
+            elif v.action == "migrated":
+                assert v.new_chat_id is not None
+                moved = await store.retarget(tx, item.chat_id, v.new_chat_id)
+                await store.release(tx, item.id, v.error)
+                log.info(
+                    "outbox: chat %d became supergroup %d; %d row(s) moved",
+                    item.chat_id,
+                    v.new_chat_id,
+                    moved,
+                )
+            elif v.action == "retry":
+                assert v.retry_at is not None
+                await store.retry_later(tx, item.id, v.retry_at, v.error)
+            else:
+                assert v.failure is not None
+                if v.failure.status == "blocked":
+                    await store.mark_blocked(tx, item.id, v.error)
+                    if item.chat_id > 0:
+                        await people.mark_blocked(tx, now, item.chat_id)
+                else:
+                    await store.mark_failed(tx, item.id, v.error)
+                await delivery.failed(tx, svc, item, v.failure)
 
 
 def _ceil_second(when: datetime) -> datetime:

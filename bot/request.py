@@ -18,6 +18,14 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 
+class AnswerTimedOut(TimedOut):
+    """The request was sent but its answer did not come within the read timeout.
+
+    Unlike a connect or pool timeout (nothing reached Telegram), Telegram may have carried
+    it out: a caller that must not act twice (the outbox) tells the two apart by this type.
+    """
+
+
 class AiohttpRequest(BaseRequest):
     """A PTB request backend with one aiohttp session and a bounded connection pool.
 
@@ -110,7 +118,9 @@ class AiohttpRequest(BaseRequest):
         try:
             async with self._session.request(method, url, data=data, timeout=timeout) as resp:
                 return resp.status, await resp.read()
-        except TimeoutError as err:
+        except aiohttp.ConnectionTimeoutError as err:  # no connection: nothing was sent
             raise TimedOut from err
+        except TimeoutError as err:  # sent, and no answer in time: it may have been done
+            raise AnswerTimedOut from err
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from err

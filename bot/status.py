@@ -26,6 +26,7 @@ class CountryStatus:
     open_clarification: bool
     answered_clarification: bool
     expected: bool = True  # a partner; observers and joining countries are not counted
+    undelivered_clarification: bool = False  # asked, but no NFP could receive it
 
 
 async def week_status(svc: Services, region: Region, week: str) -> list[CountryStatus]:
@@ -37,7 +38,7 @@ async def week_status(svc: Services, region: Region, week: str) -> list[CountryS
         total = len(region.questionnaire.questions)
         by = None
         answered = versions = 0
-        open_q = answered_q = False
+        open_q = answered_q = undelivered_q = False
         at = None
         if report is None:
             state = "missing" if now >= c.prompt else "not_due"
@@ -51,7 +52,8 @@ async def week_status(svc: Services, region: Region, week: str) -> list[CountryS
                 versions = report.version
                 clarifications = await followups.clarifications_of(svc.db, report.id)
                 open_q = any(q.open for q in clarifications)
-                answered_q = any(not q.open for q in clarifications)
+                answered_q = any(not q.open and not q.undelivered for q in clarifications)
+                undelivered_q = any(q.undelivered for q in clarifications)
             else:
                 state = "in_progress" if answered else "missing"
                 by = await people.get(svc.db, report.editor) if report.editor else None
@@ -68,6 +70,7 @@ async def week_status(svc: Services, region: Region, week: str) -> list[CountryS
                 open_clarification=open_q,
                 answered_clarification=answered_q,
                 expected=country.status == "partner",
+                undelivered_clarification=undelivered_q,
             )
         )
     return result

@@ -81,6 +81,8 @@ async def status(update: Update, context: BotContext) -> None:
                 line += " ❓ " + tr.gettext("clarification asked")
             elif s.answered_clarification:
                 line += " 💬 " + tr.gettext("clarification answered")
+            elif s.undelivered_clarification:
+                line += " ⚠️ " + tr.gettext("clarification not delivered")
             lines.append(line)
         done = sum(1 for s in expected if s.state in ("on_time", "late"))
         lines.append(

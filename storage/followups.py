@@ -70,6 +70,11 @@ class Clarification:
     def open(self) -> bool:
         return self.answered_at is None
 
+    @property
+    def undelivered(self) -> bool:
+        """Closed without an answerer: no NFP ever received it (``answer`` says why)."""
+        return self.answered_at is not None and self.answered_by is None
+
 
 def _clarification(r: Row) -> Clarification:
     return Clarification(
@@ -114,6 +119,26 @@ async def answer_clarification(
         "UPDATE clarifications SET answered_by = ?, answer = ?, answered_at = ?"
         " WHERE id = ? AND answered_at IS NULL",
         (by, answer, to_db(now), clarification_id),
+    )
+    return n == 1
+
+
+async def mark_undelivered(tx: Tx, now: datetime, clarification_id: int, why: str) -> bool:
+    """Close an open question nobody received, so it no longer stands as asked."""
+    n = await tx.execute_rowcount(
+        "UPDATE clarifications SET answered_by = NULL, answer = ?, answered_at = ?"
+        " WHERE id = ? AND answered_at IS NULL",
+        (why, to_db(now), clarification_id),
+    )
+    return n == 1
+
+
+async def reopen_clarification(tx: Tx, clarification_id: int, answered_by: int) -> bool:
+    """Undo an answer the asker never received, so the question is open to answer again."""
+    n = await tx.execute_rowcount(
+        "UPDATE clarifications SET answered_by = NULL, answer = NULL, answered_at = NULL"
+        " WHERE id = ? AND answered_by = ?",
+        (clarification_id, answered_by),
     )
     return n == 1
 

@@ -3,7 +3,16 @@
 A row goes ``pending`` → ``sending`` (committed *before* the request) → ``sent`` with the
 Telegram message id, or ends ``failed`` / ``blocked``. A row still ``sending`` after a crash
 is the one message that may have gone out without being marked, so it stays due: that is
-the only way a message can be sent twice.
+the only way a message can be sent twice. ``sent`` with ``message_id`` NULL is a request
+that went out and whose answer never came: Telegram may have delivered it, so it is not
+sent again (see ``bot.outbox``).
+
+Order: each chat's earliest active row is its *head*, and only a chat's head is ever sent.
+A head in backoff (attempted, ``not_before`` still ahead) holds its chat, so nothing queued
+after it overtakes it; a row merely scheduled for later and never tried does not.
+
+A row may carry ``on_failure`` in its payload: whom to tell, and which domain hook to run,
+when it ends ``failed`` or ``blocked`` (``bot.delivery``).
 """
 
 from __future__ import annotations
@@ -51,6 +60,11 @@ class OutboxItem:
         return self.payload.get("parse_mode")
 
     @property
+    def on_failure(self) -> dict[str, Any] | None:
+        """What to do if the row fails for good: ``tell``/``lang``/``text``, ``hook``/``args``."""
+        return self.payload.get("on_failure")
+
+    @property
     def buttons(self) -> list[list[tuple[str, str]]]:
         """Rows of (label, callback_data); JSON turned the tuples into lists."""
         return [[(str(b[0]), str(b[1])) for b in row] for row in self.payload.get("buttons") or []]
@@ -94,12 +108,19 @@ async def enqueue(
     buttons: Buttons | None = None,
     parse_mode: str | None = "HTML",
     not_before: datetime | None = None,
+    on_failure: dict[str, Any] | None = None,
 ) -> bool:
-    """Queue one message; False if ``dedup_key`` was queued before (then nothing changes)."""
+    """Queue one message; False if ``dedup_key`` was queued before (then nothing changes).
+
+    ``on_failure`` (JSON-able, see :attr:`OutboxItem.on_failure`) travels with the row so the
+    sender can tell the person who caused it, and run the cause's hook, if it never arrives.
+    """
     _check(text, buttons)
     payload: dict[str, Any] = {"text": text, "parse_mode": parse_mode}
     if buttons:
         payload["buttons"] = [[[label, data] for label, data in row] for row in buttons]
+    if on_failure:
+        payload["on_failure"] = on_failure
     n = await tx.execute_rowcount(
         "INSERT INTO outbox (dedup_key, chat_id, kind, payload, created_at, not_before)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedup_key) DO NOTHING",
@@ -120,24 +141,32 @@ async def due(
 ) -> list[OutboxItem]:
     """Rows to send now, oldest first; ``sending`` ones are left from a crash and go again.
 
-    ``one_per_chat`` gives only each chat's earliest due row: what a paced sender can send
-    next without reordering a chat's messages.
+    ``one_per_chat`` gives only the chats' heads that are due: what a paced sender can send
+    next without reordering a chat's messages (a head in backoff holds its chat).
     """
-    where = f"status IN {_ACTIVE} AND not_before <= ?"
     if one_per_chat:
-        where = f"id IN (SELECT min(id) FROM outbox WHERE {where} GROUP BY chat_id)"
+        where, params = _DUE_HEADS, (to_db(now), to_db(now), limit)
+    else:
+        where, params = f"status IN {_ACTIVE} AND not_before <= ?", (to_db(now), limit)
     rows = await db.fetchall(
-        f"SELECT {_COLS} FROM outbox WHERE {where} ORDER BY not_before, id LIMIT ?",
-        (to_db(now), limit),
+        f"SELECT {_COLS} FROM outbox WHERE {where} ORDER BY not_before, id LIMIT ?", params
     )
     return [_item(r) for r in rows]
 
 
+# A chat's head: its earliest active row that is due or has been tried (so is in backoff);
+# only a head whose not_before has come may go.
+_DUE_HEADS = (
+    f"id IN (SELECT min(id) FROM outbox WHERE status IN {_ACTIVE}"
+    " AND (not_before <= ? OR attempts > 0) GROUP BY chat_id) AND not_before <= ?"
+)
+
+
 async def due_count(db: Database | Tx, now: datetime) -> int:
+    """How many chats have a head to send now (what the sender still has to do)."""
     return int(
         await db.fetchval(
-            f"SELECT count(*) FROM outbox WHERE status IN {_ACTIVE} AND not_before <= ?",
-            (to_db(now),),
+            f"SELECT count(*) FROM outbox WHERE {_DUE_HEADS}", (to_db(now), to_db(now))
         )
     )
 
@@ -168,6 +197,24 @@ async def mark_sent(tx: Tx, now: datetime, item_id: int, message_id: int) -> Non
         "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ? WHERE id = ?",
         (to_db(now), message_id, item_id),
     )
+
+
+async def mark_unconfirmed(tx: Tx, now: datetime, item_id: int, error: str) -> None:
+    """The request went out but no answer came: finished, ``message_id`` unknown, never resent."""
+    await tx.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = NULL, last_error = ?"
+        " WHERE id = ?",
+        (to_db(now), error, item_id),
+    )
+
+
+async def by_dedup_prefix(db: Database | Tx, prefix: str) -> list[OutboxItem]:
+    """Every row whose dedup_key starts with ``prefix`` (the fan-out of one cause)."""
+    rows = await db.fetchall(
+        f"SELECT {_COLS} FROM outbox WHERE substr(dedup_key, 1, ?) = ? ORDER BY id",
+        (len(prefix), prefix),
+    )
+    return [_item(r) for r in rows]
 
 
 async def mark_failed(tx: Tx, item_id: int, error: str) -> None:

@@ -449,3 +449,166 @@ def test_retry_after_is_read_as_int_or_timedelta(monkeypatch: pytest.MonkeyPatch
         assert _retry_after(RetryAfter(3)) == 3.0
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
     assert _retry_after(RetryAfter(timedelta(seconds=1.5))) == 1.5
+
+
+# --------------------------------------------------------------------------- issue 6, item 14
+
+
+async def test_slow_answer_is_waited_for_and_sent_once(
+    sandbox: Sandbox, db: Database, clock: FakeClock, make_sender: MakeSender
+) -> None:
+    """Telegram carried the send out but answered late: the outbox waits, never resends."""
+    u = sandbox.user(1401, "Slow")
+    sandbox.inject("sendMessage", delay=6.0, chat_id=u.id)  # past the old 5 s read timeout
+    await put(db, clock, "slow", u.id, text="prompt")
+    sender = make_sender(per_chat_interval=0.01)
+    sender.wake()
+    await sender.drain(timeout=20)
+    clock.advance(timedelta(minutes=10))  # any backoff would be over by now
+    await sender.drain()
+    await asyncio.sleep(0.1)
+
+    assert len(sandbox.calls_to("sendMessage")) == 1
+    assert [m.text for m in u.inbox] == ["prompt"]
+    item = await store.by_dedup_key(db, "slow")
+    assert item is not None and item.status == "sent"
+    assert item.message_id == u.inbox[0].message_id
+
+
+async def test_unanswered_send_is_not_repeated(
+    sandbox: Sandbox, db: Database, clock: FakeClock
+) -> None:
+    """No answer within the read timeout: Telegram may have delivered it, so it is not resent."""
+    from telegram.ext import AIORateLimiter
+
+    from bot.request import AiohttpRequest
+
+    impatient = ExtBot(
+        sandbox.token,
+        rate_limiter=AIORateLimiter(max_retries=0),
+        request=AiohttpRequest(4, read_timeout=0.2),
+        base_url=sandbox.base_url,
+    )
+    await impatient.initialize()
+    u = sandbox.user(1402, "Lost")
+    sandbox.inject("sendMessage", delay=1.0, chat_id=u.id)
+    await put(db, clock, "a", u.id, text="first")
+    await put(db, clock, "b", u.id, text="second")
+    sender = OutboxSender(
+        Services(cast(Config, None), db, clock), impatient, per_chat_interval=0.01
+    )
+    sender.start()
+    try:
+        sender.wake()
+        await sender.drain(timeout=10)
+        for _ in range(3):
+            clock.advance(timedelta(minutes=10))
+            await sender.drain(timeout=10)
+        await asyncio.sleep(1.2)  # the late answer has come and gone
+    finally:
+        await sender.stop(timeout=2)
+        await impatient.shutdown()
+
+    assert [c.chat_id for c in sandbox.calls_to("sendMessage")] == [u.id, u.id]
+    assert [m.text for m in u.inbox] == ["first", "second"]  # once each, in order
+    first = await store.by_dedup_key(db, "a")
+    assert first is not None and first.status == "sent" and first.message_id is None
+    assert "may have been delivered" in str(first.last_error)
+    assert await store.pending_count(db) == 0
+
+
+async def test_failed_mark_is_retried_without_resending(
+    sandbox: Sandbox,
+    db: Database,
+    clock: FakeClock,
+    make_sender: MakeSender,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The send succeeded but the database was locked when it was to be marked: only the
+    marking is retried; the message is not sent again."""
+    import sqlite3
+
+    caplog.set_level(logging.INFO)
+    await db._conn.execute("PRAGMA busy_timeout=100")  # give up on the lock quickly
+    u = sandbox.user(1403, "Locked")
+    sandbox.inject("sendMessage", delay=0.5, chat_id=u.id)  # time to take the lock meanwhile
+    await put(db, clock, "k", u.id, text="once")
+    sender = make_sender(per_chat_interval=0.01)
+    sender.wake()
+    await until(lambda: len(sandbox.calls_to("sendMessage")) == 1)
+    other = sqlite3.connect(db.path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        await until(
+            lambda: any(
+                r.name == "bot.outbox" and r.levelno >= logging.WARNING for r in caplog.records
+            )
+        )
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    await sender.drain(timeout=10)
+    await asyncio.sleep(0.2)
+
+    assert len(sandbox.calls_to("sendMessage")) == 1
+    assert [m.text for m in u.inbox] == ["once"]
+    item = await store.by_dedup_key(db, "k")
+    assert item is not None and item.status == "sent"
+    assert item.message_id == u.inbox[0].message_id
+
+
+async def test_a_chat_waits_for_its_head_in_backoff(
+    sandbox: Sandbox, db: Database, clock: FakeClock, make_sender: MakeSender
+) -> None:
+    """After a 5xx on the prompt, the reminder queued behind it must not overtake it."""
+    u, other = sandbox.user(1404, "Ordered"), sandbox.user(1405, "Elsewhere")
+    sandbox.inject("sendMessage", status=502, times=1, chat_id=u.id)
+    await put(db, clock, "prompt", u.id, text="prompt")
+    await put(db, clock, "reminder", u.id, text="reminder")
+    await put(db, clock, "news", other.id, text="news")
+    sender = make_sender(per_chat_interval=0.01)
+    sender.wake()
+    await sender.drain()
+    await asyncio.sleep(0.1)
+    assert u.inbox == []  # the head is in backoff: its chat waits
+    assert [m.text for m in other.inbox] == ["news"]  # other chats do not
+
+    clock.advance(timedelta(seconds=1))
+    await sender.drain()
+    assert [m.text for m in u.inbox] == ["prompt", "reminder"]
+
+
+async def test_a_row_scheduled_for_later_does_not_hold_its_chat(
+    sandbox: Sandbox, db: Database, clock: FakeClock, make_sender: MakeSender
+) -> None:
+    u = sandbox.user(1406, "Later")
+    await put(db, clock, "later", u.id, text="later", not_before=clock.now() + timedelta(hours=1))
+    await put(db, clock, "now", u.id, text="now")
+    sender = make_sender(per_chat_interval=0.01)
+    sender.wake()
+    await sender.drain()
+    assert [m.text for m in u.inbox] == ["now"]
+    clock.advance(timedelta(hours=1))
+    await sender.drain()
+    assert [m.text for m in u.inbox] == ["now", "later"]
+
+
+async def test_a_row_that_fails_for_good_tells_whoever_caused_it(
+    sandbox: Sandbox, db: Database, clock: FakeClock, make_sender: MakeSender
+) -> None:
+    """Retries exhausted (or 400, or 403): the row's ``on_failure`` names whom to tell."""
+    u, asker = sandbox.user(1407, "Unlucky"), sandbox.user(1408, "Asker")
+    sandbox.inject("sendMessage", status=503, times=MAX_ATTEMPTS, chat_id=u.id)
+    told = {"tell": asker.id, "lang": "en", "text": "Your note to Unlucky was NOT delivered."}
+    await put(db, clock, "k", u.id, text="note", on_failure=told)
+    sender = make_sender(per_chat_interval=0.01)
+    for _ in range(MAX_ATTEMPTS):
+        await sender.drain()
+        clock.advance(timedelta(minutes=5))
+    await sender.drain()
+
+    item = await store.by_dedup_key(db, "k")
+    assert item is not None and item.status == "failed" and u.inbox == []
+    [notice] = asker.inbox
+    assert notice.text.startswith("Your note to Unlucky was NOT delivered.")
+    assert f"after {MAX_ATTEMPTS} attempts" in notice.text
