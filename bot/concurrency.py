@@ -4,6 +4,10 @@ With a real Telegram round trip (~50 ms) PTB's default one-at-a-time processing 
 1/RTT replies per second for everyone together. Here up to ``max_concurrent_updates`` updates
 run at once, but two updates of one chat never overlap: the second waits for the first, so
 an NFP's answers are applied in the order they were typed.
+
+Each update is also marked as the one being processed (:func:`storage.db.processing_update`),
+so its first write transaction records its id with its effect: an update Telegram delivers
+again is recognised (:class:`AlreadyProcessed`) instead of applied twice.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from storage.db import AlreadyProcessed, done_processing, processing_update
+
+__all__ = ["AlreadyProcessed", "PerChatUpdateProcessor"]
 
 
 def _chat_key(update: object) -> int | None:
@@ -39,6 +47,14 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         order, so registering the chain link here, before the first ``await``, fixes the
         per-chat order.
         """
+        token = processing_update(update.update_id) if isinstance(update, Update) else None
+        try:
+            await self._in_chat_order(update, coroutine)
+        finally:
+            if token is not None:
+                done_processing(token)
+
+    async def _in_chat_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)
         if key is None:
             await coroutine
