@@ -80,8 +80,8 @@ def edit_note(tr: Translator, kind: str, config: Config, screen: Screen | None =
     if kind == "confirmed" and screen is not None:
         return _(
             "That message answered the report for {country}, week {number}, which is already "
-            "confirmed, so the edit changes nothing. To correct the report, send /report "
-            "and change the answer there: it is saved as an amendment."
+            "confirmed, so the edit changes nothing. To correct it, press the button below "
+            "(or send /report) and change the answer there: it is saved as an amendment."
         ).format(
             country=html.escape(config.country(screen.iso3)[1].name(tr.lang)),
             number=int(screen.week[-2:]),

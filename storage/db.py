@@ -133,17 +133,19 @@ class Database(_Reads):
         return int(row[0])
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def transaction(self, *, claim: bool = True) -> AsyncIterator[Tx]:
         """``BEGIN IMMEDIATE`` … ``COMMIT`` under the write lock; rolls back on any error.
 
         Inside the processing of a Telegram update (:func:`processing_update`), the first
         write transaction also records the update id, in the same commit as its effect; if
         the id is already recorded, the update was applied before (Telegram delivered it
         again after a lost confirmation) and :class:`AlreadyProcessed` is raised before
-        anything is written.
+        anything is written. ``claim=False`` is for writes that are idempotent by nature
+        (an upsert of who someone is) and may precede the update's real effect: they must
+        not mark the update done before that effect is committed.
         """
         mark = _current_update.get()
-        claim = mark is not None and mark.state == "new"
+        claim = claim and mark is not None and mark.state == "new"
         async with self._write_lock:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:

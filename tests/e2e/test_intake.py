@@ -75,6 +75,7 @@ async def test_an_edit_after_confirmation_offers_an_amendment(env: BotEnv) -> No
     await nfp.edit(sent["message_id"], "1243")
     note = await next_sent(nfp)
     assert "already confirmed" in note.text and "/report" in note.text, note.text
+    assert note.button_texts() == ["Correct the report"]
     report = await store.find(env.svc.db, "KAZ", "2026-W47")
     assert report is not None
     [version] = await store.versions(env.svc.db, report.id)
