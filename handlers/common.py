@@ -156,7 +156,11 @@ async def edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = 
 
 
 async def drop_keyboard(update: Update) -> None:
-    """Remove the buttons of the message whose button was pressed (already gone is fine)."""
+    """Remove the buttons of the message whose button was pressed (already gone is fine).
+
+    Cosmetic: a refusal (429, 5xx) is logged, never raised, so it cannot stand between the
+    person and the next screen sent alongside.
+    """
     query = update.callback_query
     if query is None or query.message is None:
         return
@@ -165,6 +169,8 @@ async def drop_keyboard(update: Update) -> None:
     except BadRequest as err:
         if "not modified" not in err.message and "not found" not in err.message:
             raise
+    except TelegramError as err:
+        log.info("could not remove the pressed message's keyboard: %s", err)
 
 
 async def answer_query(update: Update, text: str | None = None, *, alert: bool = False) -> None:

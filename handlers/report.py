@@ -106,9 +106,9 @@ async def open_from_button(update: Update, context: BotContext) -> None:
         tr = await reader(update, context)
         await answer_query(update, tr.gettext("This button is no longer valid."), alert=True)
         return
-    await answer_query(update)
-    await drop_keyboard(update)
-    await show(update, context, screen)
+    # together, as for questionnaire buttons: a refused toast or keyboard removal must not
+    # keep the screen from being sent
+    await asyncio.gather(answer_query(update), drop_keyboard(update), show(update, context, screen))
 
 
 async def button(update: Update, context: BotContext) -> None:

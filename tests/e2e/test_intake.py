@@ -292,3 +292,17 @@ async def test_a_stale_button_toast_is_a_whole_sentence(env: BotEnv) -> None:
     await env.sandbox.settle()
     toast = nfp.callback_answers[-1]["text"]
     assert "earlier question" in toast and not toast.rstrip().endswith(":"), toast
+
+
+async def test_a_refused_toast_does_not_keep_the_first_question_away(env: BotEnv) -> None:
+    from tests.support import deliver
+
+    nfp = await make_nfp(env, 1503, "KGZ")
+    await deliver(env)
+    assert any(m.button_texts() == ["Start the report"] for m in nfp.inbox)
+    nfp.drain()
+    env.sandbox.inject("answerCallbackQuery", status=500)
+    env.sandbox.inject("editMessageReplyMarkup", status=429, retry_after=1)
+    await nfp.press("Start the report")
+    first = await next_sent(nfp)
+    assert "Question 1 of 9" in first.text
