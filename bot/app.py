@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import cast
 
-from telegram import BotCommand
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram import Bot, BotCommand
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Updater
 
 from bot.clock import Clock, SystemClock
-from bot.concurrency import PerChatUpdateProcessor
+from bot.concurrency import ConfirmedPolling, PerChatUpdateProcessor
 from bot.config import Config
 from bot.context import BotContext
 from bot.i18n import translator
@@ -37,11 +39,12 @@ class Options:
 def build_application(config: Config, token: str, options: Options | None = None) -> Application:
     opts = options or Options()
     requests = (AiohttpRequest(opts.concurrency * 2 + 8, pool_timeout=10.0), AiohttpRequest(1))
+    processor = PerChatUpdateProcessor(opts.concurrency)
     builder = (
         ApplicationBuilder()
         .token(token)
         .context_types(ContextTypes(context=BotContext))
-        .concurrent_updates(PerChatUpdateProcessor(opts.concurrency))
+        .concurrent_updates(processor)
         # replies: a few calls per update in flight (answer, edit, send) share the pool
         .request(requests[0])
         .get_updates_request(requests[1])
@@ -52,6 +55,10 @@ def build_application(config: Config, token: str, options: Options | None = None
     if opts.base_url:
         builder = builder.base_url(opts.base_url).base_file_url(_file_url(opts))
     app = builder.build()
+    # updates are confirmed to Telegram only once processed (see bot.concurrency)
+    polling = ConfirmedPolling(app.bot, processor.ledger)
+    app.updater = Updater(cast(Bot, polling), app.update_queue)
+    app.bot_data["polling"] = polling
     app.bot_data["config"] = config
     app.bot_data["options"] = opts
     app.bot_data["requests"] = requests
@@ -145,6 +152,12 @@ async def start_background(app: Application, svc: Services) -> None:
 
 async def _post_stop(app: Application) -> None:
     log.info("stopping")
+    polling: ConfirmedPolling | None = app.bot_data.get("polling")
+    if polling is not None:
+        try:
+            await polling.confirm_processed()
+        except TelegramError as err:  # not confirmed: delivered again, and not applied twice
+            log.info("could not confirm the processed updates: %s", err)
     if "outbox" in app.bot_data:
         sender, outbox_bot = app.bot_data.pop("outbox")
         await sender.stop()
