@@ -320,6 +320,13 @@ async def show_later(
     svc.wake_outbox()
 
 
+def _expects_text(q: Questionnaire, step: str) -> bool:
+    """The step takes a typed answer (a number, a text, the text of "other")."""
+    if step.startswith(OTHER):
+        return True
+    return step not in (REVIEW, WARNINGS) and q.question(step).type in ("number", "text")
+
+
 async def _shown_message_id(tx: Tx, session: Session) -> int | None:
     """The id of the screen on display; a huge id while it still waits in the outbox."""
     if session.shown_outbox_id is not None:
@@ -374,10 +381,11 @@ async def answer_text(
         _, q = questionnaire_for(svc, report.iso3)
         if await _fix_step(tx, now, session, report, q) is not None:
             return await _screen(tx, svc, tg_id, error=AnswerError("questionnaire_changed"))
-        shown = await _shown_message_id(tx, session)
-        if message_id is not None and shown is not None and message_id < shown:
-            return await _screen(tx, svc, tg_id, error=AnswerError("typed_earlier", text=text))
         step = session.step or REVIEW
+        if message_id is not None and _expects_text(q, step):
+            shown = await _shown_message_id(tx, session)
+            if shown is not None and message_id < shown:
+                return await _screen(tx, svc, tg_id, error=AnswerError("typed_earlier", text=text))
         if step.startswith(OTHER):
             question = q.question(step[len(OTHER) :])
             try:

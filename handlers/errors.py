@@ -23,7 +23,10 @@ async def on_error(update: object, context: BotContext) -> None:
         if isinstance(update, Update):
             from handlers.report import already_processed
 
-            await already_processed(update, context)
+            try:
+                await already_processed(update, context)
+            except Exception:  # the error path must not raise again
+                log.exception("could not re-show the screen of a re-delivered update")
         return
     if isinstance(error, Forbidden):
         log.info("forbidden while handling an update: %s", error)

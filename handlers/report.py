@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot import followups, reports
 from bot.context import BotContext
@@ -42,7 +42,7 @@ async def show(
     try:
         message = await reply(update, text, keyboard(rows) if rows else None)
     except (RetryAfter, NetworkError) as err:
-        if isinstance(err, BadRequest | Forbidden) or user is None:
+        if isinstance(err, BadRequest) or user is None:  # refused for good: not retried
             raise
         log.warning("reply refused (%s: %s): the outbox will deliver it", type(err).__name__, err)
         await reports.show_later(context.svc, user.id, screen.nonce, text, rows)
