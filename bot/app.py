@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from telegram import Bot, BotCommand
-from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Updater
 
 from bot.clock import Clock, SystemClock
-from bot.concurrency import ConfirmedPolling, PerChatUpdateProcessor
+from bot.concurrency import DurablePolling, PerChatUpdateProcessor
 from bot.config import Config
 from bot.context import BotContext
 from bot.i18n import translator
@@ -55,8 +54,8 @@ def build_application(config: Config, token: str, options: Options | None = None
     if opts.base_url:
         builder = builder.base_url(opts.base_url).base_file_url(_file_url(opts))
     app = builder.build()
-    # updates are confirmed to Telegram only once processed (see bot.concurrency)
-    polling = ConfirmedPolling(app.bot, processor.ledger)
+    # fetched updates are kept in the database before Telegram forgets them (bot.concurrency)
+    polling = DurablePolling(app.bot, processor, lambda: app.bot_data.get("svc"))
     app.updater = Updater(cast(Bot, polling), app.update_queue)
     app.bot_data["polling"] = polling
     app.bot_data["config"] = config
@@ -110,6 +109,9 @@ async def _post_init(app: Application) -> None:
     opts: Options = app.bot_data["options"]
     svc = await open_services(config, opts.clock, app.bot.username)
     app.bot_data["svc"] = svc
+    recovered = await app.bot_data["polling"].recover(app.update_queue)
+    if recovered:
+        log.info("%d update(s) fetched before the last stop were not processed: now", recovered)
     await _set_commands(app)
     await start_background(app, svc)
     log.info(
@@ -152,12 +154,9 @@ async def start_background(app: Application, svc: Services) -> None:
 
 async def _post_stop(app: Application) -> None:
     log.info("stopping")
-    polling: ConfirmedPolling | None = app.bot_data.get("polling")
-    if polling is not None:
-        try:
-            await polling.confirm_processed()
-        except TelegramError as err:  # not confirmed: delivered again, and not applied twice
-            log.info("could not confirm the processed updates: %s", err)
+    polling: DurablePolling | None = app.bot_data.get("polling")
+    if polling is not None and "svc" in app.bot_data:
+        await polling.forget_finished()
     if "outbox" in app.bot_data:
         sender, outbox_bot = app.bot_data.pop("outbox")
         await sender.stop()

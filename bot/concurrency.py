@@ -9,132 +9,93 @@ Each update is also marked as the one being processed (:func:`storage.db.process
 so its first write transaction records its id with its effect: an update Telegram delivers
 again is recognised (:class:`AlreadyProcessed`) instead of applied twice.
 
-And an update is confirmed to Telegram only once it was processed (:class:`ConfirmedPolling`):
-PTB's Updater confirms a batch with its very next getUpdates, before any of it is processed,
-so a crash then would lose the update (an answer neither stored nor replied to). Delivered
-at least once, applied at most once: exactly once.
+And what is fetched is kept before Telegram can forget it (:class:`DurablePolling`): PTB's
+Updater confirms a batch with its very next getUpdates, before any of it is processed, so a
+crash then would lose the update (an answer neither stored nor replied to). Kept until
+processed, applied at most once: exactly once.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable
-from typing import Any
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, Update
 from telegram.ext import BaseUpdateProcessor
 
+from storage import updates as updates_store
 from storage.db import AlreadyProcessed, done_processing, processing_update
 
-__all__ = ["AlreadyProcessed", "ConfirmedPolling", "PerChatUpdateProcessor", "UpdateLedger"]
+if TYPE_CHECKING:
+    from bot.services import Services
 
-HELD_POLL = 0.2  # s between short polls while an unconfirmable update is still in process
+__all__ = ["AlreadyProcessed", "DurablePolling", "PerChatUpdateProcessor"]
 
 
-class UpdateLedger:
-    """Update ids fetched from Telegram and not yet processed to the end.
+class DurablePolling:
+    """The Bot as PTB's Updater sees it: fetched updates are kept before they are confirmed.
 
-    ``done`` keeps finished ids until a getUpdates offset past them has been answered:
-    until then Telegram may deliver them again (the offset cannot confirm past an open
-    update, and a poll sent before one finished may come back after), and they must not
-    run again.
+    PTB confirms a batch with its very next getUpdates, before processing it; a crash then
+    would lose an answer that was neither stored nor replied to. Here each fetched batch is
+    written to the inbox (:mod:`storage.updates`) before it is handed to PTB, so it is on
+    disk before Telegram can forget it, and :meth:`recover` processes what a crash left
+    there at the next start. Everything but ``get_updates`` goes to the real bot.
     """
 
-    def __init__(self) -> None:
-        self._open: set[int] = set()
-        self._done: set[int] = set()
-        self._highest = 0
-        self.generation = 0  # grows with every finished update
-        self._progress: asyncio.Event | None = None
-
-    def fetched(self, update_ids: Iterable[int]) -> None:
-        ids = set(update_ids)
-        self._open.update(ids)
-        self._highest = max(ids, default=self._highest)
-
-    def confirm_offset(self) -> int | None:
-        """The getUpdates offset that confirms exactly what was processed (None: nothing)."""
-        if self._open:
-            return min(self._open)
-        return self._highest + 1 if self._highest else None
-
-    def known(self, update_id: int) -> bool:
-        return update_id in self._open or update_id in self._done
-
-    def finished(self, update_id: int) -> None:
-        self._open.discard(update_id)
-        self._done.add(update_id)
-        self.generation += 1
-        if self._progress is not None:
-            self._progress.set()
-
-    def confirmed(self, offset: int | None) -> None:
-        """A getUpdates with ``offset`` was answered: Telegram forgot every id below it."""
-        if offset:
-            self._done = {u for u in self._done if u >= offset}
-
-    def lowest_open(self) -> int | None:
-        return min(self._open) if self._open else None
-
-    async def wait_progress(self, since: int, timeout: float) -> None:  # noqa: ASYNC109
-        """Return once an update finished after ``generation`` was ``since``, or on timeout."""
-        if self._progress is None:
-            self._progress = asyncio.Event()
-        while self.generation == since:
-            self._progress.clear()
-            try:
-                await asyncio.wait_for(self._progress.wait(), timeout)
-            except TimeoutError:
-                return
-
-
-class ConfirmedPolling:
-    """The Bot as PTB's Updater sees it: getUpdates never confirms an unprocessed update.
-
-    Everything but ``get_updates`` goes to the real bot. The offset PTB asks for is lowered
-    to the lowest update still in process; what Telegram then returns again is filtered
-    out, and while only such updates come back, short polls wait for progress (at most
-    :data:`HELD_POLL`), so new updates from other chats are still fetched meanwhile.
-    """
-
-    def __init__(self, bot: Bot, ledger: UpdateLedger) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        processor: PerChatUpdateProcessor,
+        services: Callable[[], Services | None],
+    ) -> None:
         self._bot = bot
-        self._ledger = ledger
+        self._processor = processor
+        self._services = services
+        self._recovered: set[int] = set()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._bot, name)
 
-    async def get_updates(
-        self,
-        offset: int | None = None,
-        *args: Any,
-        timeout: Any = None,  # noqa: ASYNC109 (Telegram's long-poll parameter, passed on)
-        **kwargs: Any,
-    ) -> tuple[Update, ...]:
-        while True:
-            lowest = self._ledger.lowest_open()
-            held = lowest is not None and bool(offset) and lowest < offset  # type: ignore[operator]
-            sent = lowest if held else offset
-            generation = self._ledger.generation
-            updates = await self._bot.get_updates(
-                sent, *args, timeout=0 if held else timeout, **kwargs
-            )
-            self._ledger.confirmed(sent)
-            fresh = tuple(u for u in updates if not self._ledger.known(u.update_id))
-            self._ledger.fetched(u.update_id for u in fresh)
-            if fresh or not held or not timeout:
-                return fresh
-            await self._ledger.wait_progress(generation, HELD_POLL)
+    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        updates = await self._bot.get_updates(*args, **kwargs)
+        fresh = tuple(u for u in updates if u.update_id not in self._recovered)
+        svc = self._services()
+        if svc is not None:
+            # raising here keeps PTB's offset: the batch is fetched again, not confirmed
+            finished = self._processor.take_finished()
+            try:
+                async with svc.db.transaction(claim=False) as tx:
+                    await updates_store.keep(
+                        tx,
+                        svc.clock.now(),
+                        [(u.update_id, json.dumps(u.to_dict())) for u in fresh],
+                        finished,
+                    )
+            except BaseException:
+                self._processor.give_back(finished)
+                raise
+        return fresh
 
-    async def confirm_processed(self) -> None:
-        """At a clean stop, after the last update was processed: confirm what was processed.
+    async def recover(self, queue: asyncio.Queue[object]) -> int:
+        """Queue the updates a crash left in the inbox (before polling starts)."""
+        svc = self._services()
+        if svc is None:
+            return 0
+        kept = await updates_store.unprocessed(svc.db)
+        for update_id, payload in kept:
+            self._recovered.add(update_id)  # Telegram may deliver it too: processed once
+            await queue.put(Update.de_json(json.loads(payload), self._bot))
+        return len(kept)
 
-        PTB's own last confirmation comes before the updates in process have finished; an
-        update left unprocessed is not confirmed and comes again at the next start.
-        """
-        offset = self._ledger.confirm_offset()
-        if offset is not None:
-            await self._bot.get_updates(offset, limit=1, timeout=0)
+    async def forget_finished(self) -> None:
+        """At a clean stop: the processed updates leave the inbox."""
+        svc = self._services()
+        finished = self._processor.take_finished()
+        if svc is not None and finished:
+            async with svc.db.transaction(claim=False) as tx:
+                await updates_store.forget(tx, finished)
 
 
 def _chat_key(update: object) -> int | None:
@@ -152,7 +113,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     def __init__(self, max_concurrent_updates: int = 32) -> None:
         super().__init__(max_concurrent_updates)
         self._tails: dict[int, asyncio.Future[None]] = {}
-        self.ledger = UpdateLedger()
+        self._finished: set[int] = set()
+
+    def take_finished(self) -> set[int]:
+        """Ids of the updates processed to the end since the last call."""
+        finished, self._finished = self._finished, set()
+        return finished
+
+    def give_back(self, finished: set[int]) -> None:
+        self._finished |= finished
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Wait for the chat's previous update, then run this one.
@@ -168,7 +137,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             if token is not None:
                 done_processing(token)
             if isinstance(update, Update):
-                self.ledger.finished(update.update_id)
+                self._finished.add(update.update_id)
 
     async def _in_chat_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)

@@ -60,7 +60,10 @@ async def show(
         and old != message.message_id
         and (pressed is None or pressed.message_id != old)
     ):
-        await remove_keyboard(context.bot, message.chat_id, old)
+        # cosmetic: off the chat's chain, so the person's next answer need not wait for it
+        context.application.create_task(
+            remove_keyboard(context.bot, message.chat_id, old), update=update
+        )
 
 
 async def not_an_nfp(update: Update, context: BotContext) -> None:

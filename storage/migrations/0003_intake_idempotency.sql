@@ -26,3 +26,13 @@ ALTER TABLE sessions ADD COLUMN shown_outbox_id INTEGER;
 
 -- The questionnaire version in force when each version was confirmed.
 ALTER TABLE report_versions ADD COLUMN questionnaire_version INTEGER;
+
+-- Updates fetched from Telegram, kept before getUpdates confirms them (PTB confirms a batch
+-- with its very next poll, before processing it): one confirmed and then lost in a crash
+-- is processed at the next start. A row goes when its update's effect is committed (with
+-- the processed_updates row) or once it was processed without one.
+CREATE TABLE update_inbox (
+    update_id INTEGER PRIMARY KEY,
+    payload   TEXT NOT NULL,                       -- the update as JSON
+    at        TEXT NOT NULL
+);
