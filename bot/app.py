@@ -156,7 +156,10 @@ async def _post_stop(app: Application) -> None:
     log.info("stopping")
     polling: DurablePolling | None = app.bot_data.get("polling")
     if polling is not None and "svc" in app.bot_data:
-        await polling.forget_finished()
+        try:
+            await polling.forget_finished()
+        except Exception as err:  # kept rows are only processed (once) at the next start
+            log.warning("could not clear the processed updates: %s", err)
     if "outbox" in app.bot_data:
         sender, outbox_bot = app.bot_data.pop("outbox")
         await sender.stop()

@@ -58,11 +58,19 @@ class DurablePolling:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._bot, name)
 
-    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
-        updates = await self._bot.get_updates(*args, **kwargs)
-        fresh = tuple(u for u in updates if u.update_id not in self._recovered)
+    async def get_updates(
+        self, offset: int | None = None, *args: Any, **kwargs: Any
+    ) -> tuple[Update, ...]:
+        while True:
+            updates = await self._bot.get_updates(offset, *args, **kwargs)
+            fresh = tuple(u for u in updates if u.update_id not in self._recovered)
+            if fresh or not updates:
+                break
+            # only updates recovered from the inbox came again: confirm them (they are kept
+            # here) rather than hand PTB nothing and be sent them again at once
+            offset = updates[-1].update_id + 1
         svc = self._services()
-        if svc is not None:
+        if svc is not None and (fresh or self._processor.has_finished):
             # raising here keeps PTB's offset: the batch is fetched again, not confirmed
             finished = self._processor.take_finished()
             try:
@@ -114,6 +122,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._tails: dict[int, asyncio.Future[None]] = {}
         self._finished: set[int] = set()
+
+    @property
+    def has_finished(self) -> bool:
+        return bool(self._finished)
 
     def take_finished(self) -> set[int]:
         """Ids of the updates processed to the end since the last call."""

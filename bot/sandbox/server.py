@@ -175,6 +175,10 @@ class Sandbox:
         """
         self._updates.redeliver(update_id)
 
+    def queued_update(self, update_id: int) -> dict[str, Any]:
+        """A copy of update ``update_id`` as it was queued (e.g. to check what a bot kept)."""
+        return copy.deepcopy(self._updates.history(update_id))
+
     @property
     def last_update_id(self) -> int:
         """The id of the update queued last (e.g. right after a simulated user's send)."""

@@ -247,6 +247,10 @@ class UpdateQueue:
         """The highest update id queued so far (0 before the first)."""
         return self._next_id - 1
 
+    def history(self, update_id: int) -> dict[str, Any]:
+        """Update ``update_id`` as queued; KeyError if it never was."""
+        return self._history[update_id]
+
     def redeliver(self, update_id: int) -> None:
         """Queue an already delivered update again, with its own id.
 

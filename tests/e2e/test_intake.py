@@ -306,3 +306,32 @@ async def test_a_refused_toast_does_not_keep_the_first_question_away(env: BotEnv
     await nfp.press("Start the report")
     first = await next_sent(nfp)
     assert "Question 1 of 9" in first.text
+
+
+async def test_an_update_kept_and_delivered_again_is_processed_once(env: BotEnv) -> None:
+    """Killed after keeping a fetched answer, before Telegram's confirmation: both have it."""
+    import asyncio
+    import json
+
+    from storage import updates
+    from storage.db import Database
+
+    nfp = await _start(env, 1204, "KAZ")
+    await env.stop()
+    await nfp.send("1111")  # at Telegram, unconfirmed …
+    update_id = env.sandbox.last_update_id
+    db = await Database.open(env.config.database)
+    try:  # … and in the bot's inbox, as the killed process had left it
+        async with db.transaction() as tx:
+            payload = json.dumps(env.sandbox.queued_update(update_id))
+            await updates.keep(tx, env.clock.now(), [(update_id, payload)])
+    finally:
+        await db.close()
+    await env.start()
+    assert "Question 2 of 9" in (await next_sent(nfp, timeout=10)).text
+    polls = len(env.sandbox.calls_to("getUpdates"))
+    await asyncio.sleep(1.5)
+    assert len(env.sandbox.calls_to("getUpdates")) - polls <= 4  # long polls, no spinning
+    assert [m for m in nfp.drain() if m.kind == "sent"] == []  # answered once
+    assert env.sandbox.pending_updates == 0
+    assert await _answers(env, "KAZ") == {"new_cases": 1111}
