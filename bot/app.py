@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import cast
 
-from telegram import BotCommand
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram import Bot, BotCommand
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Updater
 
 from bot.clock import Clock, SystemClock
-from bot.concurrency import PerChatUpdateProcessor
+from bot.concurrency import DurablePolling, PerChatUpdateProcessor
 from bot.config import Config
 from bot.context import BotContext
 from bot.i18n import translator, use_languages
@@ -38,11 +39,12 @@ def build_application(config: Config, token: str, options: Options | None = None
     opts = options or Options()
     use_languages(config.languages, config.default_language)
     requests = (AiohttpRequest(opts.concurrency * 2 + 8, pool_timeout=10.0), AiohttpRequest(1))
+    processor = PerChatUpdateProcessor(opts.concurrency)
     builder = (
         ApplicationBuilder()
         .token(token)
         .context_types(ContextTypes(context=BotContext))
-        .concurrent_updates(PerChatUpdateProcessor(opts.concurrency))
+        .concurrent_updates(processor)
         # replies: a few calls per update in flight (answer, edit, send) share the pool
         .request(requests[0])
         .get_updates_request(requests[1])
@@ -53,6 +55,10 @@ def build_application(config: Config, token: str, options: Options | None = None
     if opts.base_url:
         builder = builder.base_url(opts.base_url).base_file_url(_file_url(opts))
     app = builder.build()
+    # fetched updates are kept in the database before Telegram forgets them (bot.concurrency)
+    polling = DurablePolling(app.bot, processor, lambda: app.bot_data.get("svc"))
+    app.updater = Updater(cast(Bot, polling), app.update_queue)
+    app.bot_data["polling"] = polling
     app.bot_data["config"] = config
     app.bot_data["options"] = opts
     app.bot_data["requests"] = requests
@@ -104,6 +110,9 @@ async def _post_init(app: Application) -> None:
     opts: Options = app.bot_data["options"]
     svc = await open_services(config, opts.clock, app.bot.username)
     app.bot_data["svc"] = svc
+    recovered = await app.bot_data["polling"].recover(app.update_queue)
+    if recovered:
+        log.info("%d update(s) fetched before the last stop were not processed: now", recovered)
     await _set_commands(app)
     await start_background(app, svc)
     log.info(
@@ -146,6 +155,12 @@ async def start_background(app: Application, svc: Services) -> None:
 
 async def _post_stop(app: Application) -> None:
     log.info("stopping")
+    polling: DurablePolling | None = app.bot_data.get("polling")
+    if polling is not None and "svc" in app.bot_data:
+        try:
+            await polling.forget_finished()
+        except Exception as err:  # kept rows are only processed (once) at the next start
+            log.warning("could not clear the processed updates: %s", err)
     if "outbox" in app.bot_data:
         sender, outbox_bot = app.bot_data.pop("outbox")
         await sender.stop()

@@ -4,16 +4,106 @@ With a real Telegram round trip (~50 ms) PTB's default one-at-a-time processing 
 1/RTT replies per second for everyone together. Here up to ``max_concurrent_updates`` updates
 run at once, but two updates of one chat never overlap: the second waits for the first, so
 an NFP's answers are applied in the order they were typed.
+
+Each update is also marked as the one being processed (:func:`storage.db.processing_update`),
+so its first write transaction records its id with its effect: an update Telegram delivers
+again is recognised (:class:`AlreadyProcessed`) instead of applied twice.
+
+And what is fetched is kept before Telegram can forget it (:class:`DurablePolling`): PTB's
+Updater confirms a batch with its very next getUpdates, before any of it is processed, so a
+crash then would lose the update (an answer neither stored nor replied to). Kept until
+processed, applied at most once: exactly once.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import Any
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import BaseUpdateProcessor
+
+from storage import updates as updates_store
+from storage.db import AlreadyProcessed, done_processing, processing_update
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+__all__ = ["AlreadyProcessed", "DurablePolling", "PerChatUpdateProcessor"]
+
+
+class DurablePolling:
+    """The Bot as PTB's Updater sees it: fetched updates are kept before they are confirmed.
+
+    PTB confirms a batch with its very next getUpdates, before processing it; a crash then
+    would lose an answer that was neither stored nor replied to. Here each fetched batch is
+    written to the inbox (:mod:`storage.updates`) before it is handed to PTB, so it is on
+    disk before Telegram can forget it, and :meth:`recover` processes what a crash left
+    there at the next start. Everything but ``get_updates`` goes to the real bot.
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        processor: PerChatUpdateProcessor,
+        services: Callable[[], Services | None],
+    ) -> None:
+        self._bot = bot
+        self._processor = processor
+        self._services = services
+        self._recovered: set[int] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bot, name)
+
+    async def get_updates(
+        self, offset: int | None = None, *args: Any, **kwargs: Any
+    ) -> tuple[Update, ...]:
+        while True:
+            updates = await self._bot.get_updates(offset, *args, **kwargs)
+            fresh = tuple(u for u in updates if u.update_id not in self._recovered)
+            if fresh or not updates:
+                break
+            # only updates recovered from the inbox came again: confirm them (they are kept
+            # here) rather than hand PTB nothing and be sent them again at once
+            offset = updates[-1].update_id + 1
+        svc = self._services()
+        if svc is not None and (fresh or self._processor.has_finished):
+            # raising here keeps PTB's offset: the batch is fetched again, not confirmed
+            finished = self._processor.take_finished()
+            try:
+                async with svc.db.transaction(claim=False) as tx:
+                    await updates_store.keep(
+                        tx,
+                        svc.clock.now(),
+                        [(u.update_id, json.dumps(u.to_dict())) for u in fresh],
+                        finished,
+                    )
+            except BaseException:
+                self._processor.give_back(finished)
+                raise
+        return fresh
+
+    async def recover(self, queue: asyncio.Queue[object]) -> int:
+        """Queue the updates a crash left in the inbox (before polling starts)."""
+        svc = self._services()
+        if svc is None:
+            return 0
+        kept = await updates_store.unprocessed(svc.db)
+        for update_id, payload in kept:
+            self._recovered.add(update_id)  # Telegram may deliver it too: processed once
+            await queue.put(Update.de_json(json.loads(payload), self._bot))
+        return len(kept)
+
+    async def forget_finished(self) -> None:
+        """At a clean stop: the processed updates leave the inbox."""
+        svc = self._services()
+        finished = self._processor.take_finished()
+        if svc is not None and finished:
+            async with svc.db.transaction(claim=False) as tx:
+                await updates_store.forget(tx, finished)
 
 
 def _chat_key(update: object) -> int | None:
@@ -31,6 +121,19 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     def __init__(self, max_concurrent_updates: int = 32) -> None:
         super().__init__(max_concurrent_updates)
         self._tails: dict[int, asyncio.Future[None]] = {}
+        self._finished: set[int] = set()
+
+    @property
+    def has_finished(self) -> bool:
+        return bool(self._finished)
+
+    def take_finished(self) -> set[int]:
+        """Ids of the updates processed to the end since the last call."""
+        finished, self._finished = self._finished, set()
+        return finished
+
+    def give_back(self, finished: set[int]) -> None:
+        self._finished |= finished
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Wait for the chat's previous update, then run this one.
@@ -39,6 +142,16 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         order, so registering the chain link here, before the first ``await``, fixes the
         per-chat order.
         """
+        token = processing_update(update.update_id) if isinstance(update, Update) else None
+        try:
+            await self._in_chat_order(update, coroutine)
+        finally:
+            if token is not None:
+                done_processing(token)
+            if isinstance(update, Update):
+                self._finished.add(update.update_id)
+
+    async def _in_chat_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)
         if key is None:
             await coroutine

@@ -115,9 +115,13 @@ INVITE_KINDS = ("main", "alternate")
 
 
 async def register(svc: Services, user: UserInfo) -> Person:
-    """Record (or refresh) the person; plain /start makes them a user."""
+    """Record (or refresh) the person; plain /start makes them a user.
+
+    An upsert, safe to repeat, so it does not claim the update being processed: the
+    invitation redeemed right after it in ``/start CODE`` is that update's effect.
+    """
     now = svc.clock.now()
-    async with svc.db.transaction() as tx:
+    async with svc.db.transaction(claim=False) as tx:
         existed = await people.get(tx, user.id) is not None
         await people.upsert(tx, now, user.id, user.first_name, user.last_name, user.username)
         if not existed:

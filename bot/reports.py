@@ -6,11 +6,18 @@ moment it is given, so a restart resumes at the next unanswered question. Functi
 
 Buttons carry the session's ``nonce``; a press with an older nonce is stale (a double tap, or
 a keyboard from an earlier question) and changes nothing.
+
+A typed answer belongs to the screen that was on display when it was typed: the session
+records the message id of the screen shown (:func:`screen_shown`), and since a private
+chat's message ids grow on both sides, a message with a lower id was typed before that
+screen appeared and is not taken as its answer (the person is asked instead). Answers keep
+the id of the message they came from, so an edit of that message corrects that answer.
 """
 
 from __future__ import annotations
 
 import html
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -73,6 +80,13 @@ class Screen:
     mode: str = "fill"
     hint: str = ""  # "answered" / "toggled": how the button press that led here changed things
     revised: dict[str, Revision] = field(default_factory=dict)  # key -> latest /revise of it
+    corrected: str = ""  # the key of the answer an edited message just corrected
+    # the screen on display before this one: its buttons go once this one is shown
+    shown_before: int | None = None
+    shown_keyboard: bool = False
+
+
+SESSION_SCREENS = frozenset({"question", "review", "warnings", "other_text"})
 
 
 class NotAnNfp(Exception):
@@ -133,7 +147,9 @@ async def open_report(
             await store.replace_answers(tx, now, report.id, answers, tg_id)
         q = region.questionnaire
         step = REVIEW if report.confirmed else _next_step(q, answers)
-        await store.set_session(tx, now, tg_id, report.id, step, mode)
+        await store.set_session(
+            tx, now, tg_id, report.id, step, mode, await _kept_data(tx, tg_id, report.id, step)
+        )
         screen = await _screen(tx, svc, tg_id)
     if handed_over:
         svc.wake_outbox()  # the previous editor's notice
@@ -190,6 +206,36 @@ def _next_step(q: Questionnaire, answers: dict[str, Any]) -> str:
     return question.key if question else REVIEW
 
 
+async def _kept_data(tx: Tx, tg_id: int, report_id: int, step: str) -> dict[str, Any] | None:
+    """The scratch data of a session reopened at the step it was on (the ticks so far)."""
+    old = await store.session(tx, tg_id)
+    if old is None or old.report_id != report_id or old.step not in (step, OTHER + step):
+        return None
+    return old.data or None
+
+
+def _step_exists(q: Questionnaire, step: str) -> bool:
+    if step in (REVIEW, WARNINGS):
+        return True
+    return (step[len(OTHER) :] if step.startswith(OTHER) else step) in q.keys
+
+
+async def _fix_step(
+    tx: Tx, now: datetime, session: Session, report: Report, q: Questionnaire
+) -> Session | None:
+    """A step naming a question the questionnaire no longer has moves on; None if it exists.
+
+    The questionnaire may change (question removed, version raised) while a report is open:
+    the person goes on with the next unanswered question (or the review when editing).
+    """
+    if _step_exists(q, session.step or REVIEW):
+        return None
+    answers = await store.answers(tx, report.id)
+    step = _next_step(q, answers) if session.mode == "fill" else REVIEW
+    await store.set_session(tx, now, session.tg_id, report.id, step, session.mode)
+    return await store.session(tx, session.tg_id)
+
+
 async def _last_week(tx: Tx, report: Report) -> dict[str, Any] | None:
     return await store.confirmed_answers(tx, report.iso3, cycle.shift_week(report.week, -1))
 
@@ -205,6 +251,7 @@ async def _screen(tx: Tx, svc: Services, tg_id: int, **extra: Any) -> Screen:
     report = await store.get(tx, session.report_id)
     assert report is not None
     _, q = questionnaire_for(svc, report.iso3)
+    session = await _fix_step(tx, svc.clock.now(), session, report, q) or session
     answers = await store.answers(tx, report.id)
     last_week = await _last_week(tx, report)
     screen = Screen(
@@ -219,6 +266,8 @@ async def _screen(tx: Tx, svc: Services, tg_id: int, **extra: Any) -> Screen:
         version=report.version,
         total=len(q.questions),
         mode=session.mode,
+        shown_before=session.shown_message_id,
+        shown_keyboard=session.shown_keyboard,
         **extra,
     )
     step = session.step or REVIEW
@@ -259,6 +308,65 @@ async def _screen(tx: Tx, svc: Services, tg_id: int, **extra: Any) -> Screen:
 async def current_screen(svc: Services, tg_id: int) -> Screen:
     async with svc.db.transaction() as tx:
         return await _screen(tx, svc, tg_id)
+
+
+async def screen_shown(
+    svc: Services, tg_id: int, nonce: int, message_id: int, *, keyboard: bool
+) -> None:
+    """The screen of session ``nonce`` is now on display as ``message_id``.
+
+    A second small transaction after the send (its result is needed); the per-chat order
+    of update processing makes the person's next message wait for it.
+    """
+    async with svc.db.transaction() as tx:
+        await store.record_shown(tx, tg_id, nonce, message_id=message_id, keyboard=keyboard)
+
+
+async def show_later(
+    svc: Services,
+    tg_id: int,
+    nonce: int,
+    pieces: list[str],
+    buttons: list[list[tuple[str, str]]],
+) -> None:
+    """The reply with this screen was refused: the outbox delivers it (never silence).
+
+    The session remembers the outbox row, so until it is sent nothing typed is taken as
+    the answer to a question that is not on screen yet.
+    """
+    now = svc.clock.now()
+    stamp = time.time_ns()
+    async with svc.db.transaction() as tx:
+        for i, piece in enumerate(pieces):  # the outbox keeps a chat's rows in order
+            key = f"screen:{tg_id}:{nonce}:{stamp}:{i}"
+            last = i == len(pieces) - 1
+            await outbox.enqueue(
+                tx,
+                now,
+                dedup_key=key,
+                chat_id=tg_id,
+                kind="screen",
+                text=piece,
+                buttons=buttons if last else None,
+            )
+        outbox_id = await store.outbox_id_of(tx, key)
+        await store.record_shown(tx, tg_id, nonce, outbox_id=outbox_id, keyboard=bool(buttons))
+    svc.wake_outbox()
+
+
+def _expects_text(q: Questionnaire, step: str) -> bool:
+    """The step takes a typed answer (a number, a text, the text of "other")."""
+    if step.startswith(OTHER):
+        return True
+    return step not in (REVIEW, WARNINGS) and q.question(step).type in ("number", "text")
+
+
+async def _shown_message_id(tx: Tx, session: Session) -> int | None:
+    """The id of the screen on display; a huge id while it still waits in the outbox."""
+    if session.shown_outbox_id is not None:
+        sent = await store.outbox_message_id(tx, session.shown_outbox_id)
+        return sent if sent is not None else 2**62
+    return session.shown_message_id
 
 
 async def has_open_session(svc: Services, tg_id: int) -> bool:
@@ -306,8 +414,14 @@ async def _after_answer(
     await store.set_session(tx, now, session.tg_id, report.id, step, session.mode)
 
 
-async def answer_text(svc: Services, tg_id: int, text: str) -> Screen | None:
-    """A typed answer; None when no questionnaire is waiting for text from this person."""
+async def answer_text(
+    svc: Services, tg_id: int, text: str, message_id: int | None = None
+) -> Screen | None:
+    """A typed answer; None when no questionnaire is waiting for text from this person.
+
+    ``message_id`` is the typed message's: one typed before the current screen was shown
+    is not its answer (two devices, a resend on a slow network) and is handed back.
+    """
     now = svc.clock.now()
     async with svc.db.transaction() as tx:
         if (revoked := await _unassigned(tx, now, tg_id)) is not None:
@@ -320,7 +434,13 @@ async def answer_text(svc: Services, tg_id: int, text: str) -> Screen | None:
             return None
         session, report = active
         _, q = questionnaire_for(svc, report.iso3)
+        if await _fix_step(tx, now, session, report, q) is not None:
+            return await _screen(tx, svc, tg_id, error=AnswerError("questionnaire_changed"))
         step = session.step or REVIEW
+        if message_id is not None and _expects_text(q, step):
+            shown = await _shown_message_id(tx, session)
+            if shown is not None and message_id < shown:
+                return await _screen(tx, svc, tg_id, error=AnswerError("typed_earlier", text=text))
         if step.startswith(OTHER):
             question = q.question(step[len(OTHER) :])
             try:
@@ -329,7 +449,7 @@ async def answer_text(svc: Services, tg_id: int, text: str) -> Screen | None:
                 return await _screen(tx, svc, tg_id, error=err)
             selection = dict(session.data.get("selection") or {"selected": []})
             selection["other"] = other
-            await store.put_answer(tx, now, report.id, question.key, selection, tg_id)
+            await store.put_answer(tx, now, report.id, question.key, selection, tg_id, message_id)
             await _after_answer(tx, svc, now, session, report)
             return await _screen(tx, svc, tg_id)
         if step in (REVIEW, WARNINGS):
@@ -344,9 +464,59 @@ async def answer_text(svc: Services, tg_id: int, text: str) -> Screen | None:
                 raise AnswerError("use_buttons")
         except AnswerError as err:
             return await _screen(tx, svc, tg_id, error=err)
-        await store.put_answer(tx, now, report.id, question.key, value, tg_id)
+        await store.put_answer(tx, now, report.id, question.key, value, tg_id, message_id)
         await _after_answer(tx, svc, now, session, report)
         return await _screen(tx, svc, tg_id)
+
+
+async def edit_answer(svc: Services, tg_id: int, message_id: int, text: str) -> Screen:
+    """An edited message: it corrects the answer it gave, and nothing else.
+
+    In the open report the edit is checked like a new answer and replaces that answer (the
+    person stays where they are; the review shows the change). An answer of a confirmed
+    report is not changed behind the secretariat's back: the person is told how to amend.
+    Anything else is not an answer: ``edit_ignored``.
+    """
+    now = svc.clock.now()
+    async with svc.db.transaction() as tx:
+        found = await store.answer_from_message(tx, tg_id, message_id)
+        if found is None:
+            return Screen("edit_ignored")
+        report_id, key = found
+        report = await store.get(tx, report_id)
+        assert report is not None
+        active = await _active(tx, tg_id)
+        if active is None or active[1].id != report_id:
+            if report.confirmed:
+                return Screen("edit_confirmed", iso3=report.iso3, week=report.week, report=report)
+            return Screen("edit_ignored")
+        session, report = active
+        _, q = questionnaire_for(svc, report.iso3)
+        try:
+            question = q.question(key)
+        except KeyError:
+            return Screen("edit_ignored")  # a question the questionnaire no longer has
+        try:
+            value: Any
+            if question.type == "number":
+                value = parse_number(question, text)
+            elif question.type == "text":
+                value = parse_text(question, text)
+            elif question.type == "multi":
+                old = (await store.answers(tx, report.id)).get(key)
+                value = dict(old) if isinstance(old, dict) else {"selected": []}
+                value["other"] = parse_text(question, text)
+            else:
+                return Screen("edit_ignored")
+        except AnswerError as err:
+            return await _screen(tx, svc, tg_id, error=err, corrected=key)
+        await store.put_answer(tx, now, report.id, key, value, tg_id, message_id)
+        # the same screen again, as a new message: older keyboards (a review showing the
+        # old value) go stale with the new nonce
+        await store.set_session(
+            tx, now, tg_id, report.id, session.step, session.mode, session.data or None
+        )
+        return await _screen(tx, svc, tg_id, hint="corrected", corrected=key)
 
 
 async def press(svc: Services, tg_id: int, nonce: int, action: str, arg: str = "") -> Screen:
@@ -365,6 +535,8 @@ async def press(svc: Services, tg_id: int, nonce: int, action: str, arg: str = "
         if nonce != session.nonce:
             return await _screen(tx, svc, tg_id, error=AnswerError("stale"))
         region, q = questionnaire_for(svc, report.iso3)
+        if await _fix_step(tx, now, session, report, q) is not None:
+            return await _screen(tx, svc, tg_id, error=AnswerError("questionnaire_changed"))
         step = session.step or REVIEW
         try:
             return await _apply(tx, svc, now, session, report, region, q, step, action, arg)
@@ -468,6 +640,9 @@ async def _confirm(
     deadline = cycle.cycle_for(region, country, report.week).deadline
     late = now > deadline
     after_digest = await store.digest_posted(tx, region.key, report.week)
+    # what is confirmed is the questionnaire in force now: its questions, its version
+    keys = set(region.questionnaire.keys)
+    answers = {key: value for key, value in answers.items() if key in keys}
     version = await store.add_version(
         tx,
         now,
@@ -477,6 +652,7 @@ async def _confirm(
         late=late,
         after_digest=after_digest,
         warnings=[w.check.key for w in warnings],
+        questionnaire_version=region.questionnaire.version,
     )
     await store.set_session(tx, now, tg_id, None, None)
     if version > 1:

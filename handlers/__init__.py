@@ -21,11 +21,17 @@ from handlers import admin, chats, errors, fallback, followups, onboarding, repo
 
 
 def register_handlers(app: Application) -> None:
-    private = filters.ChatType.PRIVATE
+    # An edit reaches every handler whose filters look at ``effective_message`` (commands
+    # too): only ``report.edited`` sees edits, so an edit never answers another question
+    # and an edited command never runs again.
+    private = filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED
     app.add_handler(ChatMemberHandler(chats.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chats.group_migrated))
     app.add_handlers(
         [
+            MessageHandler(
+                filters.UpdateType.EDITED_MESSAGE & filters.ChatType.PRIVATE, report.edited
+            ),
             CommandHandler("start", onboarding.start, private),
             CommandHandler("help", onboarding.help_command, private),
             CommandHandler("language", onboarding.language_command, private),

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TypeVar
 
 from telegram import (
+    Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
@@ -17,7 +21,8 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.callbacks import BadCallback, Callback
 from bot.context import BotContext
@@ -129,6 +134,21 @@ def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
 
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+log = logging.getLogger(__name__)
+
+# A reply refused with 429 is sent again after ``retry_after`` while the waits stay within
+# this budget (the chat's next update waits meanwhile, which keeps its order); a longer
+# flood pause is left to the caller, e.g. the outbox, which waits without holding anyone.
+REPLY_RETRY_BUDGET = 5.0
+REPLY_ATTEMPTS = 3
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """``retry_after`` as seconds: PTB gives an int (deprecated) or a timedelta."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 async def reply(
@@ -136,15 +156,44 @@ async def reply(
 ) -> Message | None:
     """Answer in the chat the update came from (a message or a pressed button), as HTML.
 
+    Flood control (429) is obeyed: the reply is sent again after ``retry_after``, within
+    :data:`REPLY_RETRY_BUDGET`; past it the :class:`RetryAfter` reaches the caller.
+
     Parse mode is passed per call, not via PTB ``Defaults``: with defaults PTB also sends
     ``parse_mode`` to methods that have no such parameter (editMessageReplyMarkup).
     """
     chat = update.effective_chat
     if chat is None:
         return None
-    return await chat.send_message(
-        text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
-    )
+    waited = 0.0
+    for attempt in range(1, REPLY_ATTEMPTS + 1):
+        try:
+            return await chat.send_message(
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=NO_PREVIEW,
+            )
+        except RetryAfter as exc:
+            wait = retry_after_seconds(exc)
+            if attempt == REPLY_ATTEMPTS or waited + wait > REPLY_RETRY_BUDGET:
+                raise
+            log.info("reply refused by flood control (429): again in %.1f s", wait)
+            waited += wait
+            await asyncio.sleep(wait)
+    return None  # not reached: the last attempt returns or raises
+
+
+async def remove_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:
+    """Take the buttons off a message that no longer applies; cosmetic, so never raises.
+
+    An edit is not a new message (flood control counts sends), and it is skipped rather
+    than retried when Telegram asks to slow down.
+    """
+    try:
+        await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+    except TelegramError as err:
+        log.debug("could not remove the keyboard of message %d: %s", message_id, err)
 
 
 async def edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -158,7 +207,11 @@ async def edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = 
 
 
 async def drop_keyboard(update: Update) -> None:
-    """Remove the buttons of the message whose button was pressed (already gone is fine)."""
+    """Remove the buttons of the message whose button was pressed (already gone is fine).
+
+    Cosmetic: a refusal (429, 5xx) is logged, never raised, so it cannot stand between the
+    person and the next screen sent alongside.
+    """
     query = update.callback_query
     if query is None or query.message is None:
         return
@@ -167,6 +220,8 @@ async def drop_keyboard(update: Update) -> None:
     except BadRequest as err:
         if "not modified" not in err.message and "not found" not in err.message:
             raise
+    except TelegramError as err:
+        log.info("could not remove the pressed message's keyboard: %s", err)
 
 
 async def answer_query(update: Update, text: str | None = None, *, alert: bool = False) -> None:

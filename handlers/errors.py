@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
+from bot.concurrency import AlreadyProcessed
 from bot.context import BotContext
 from handlers.common import reader
 
@@ -15,6 +16,18 @@ log = logging.getLogger(__name__)
 
 async def on_error(update: object, context: BotContext) -> None:
     error = context.error
+    if isinstance(error, AlreadyProcessed):
+        # delivered again after a lost confirmation: applied once, the person re-shown
+        # where they stand (the reply may have been lost with the crash)
+        log.info("update %s was already processed; not applied again", error.update_id)
+        if isinstance(update, Update):
+            from handlers.report import already_processed
+
+            try:
+                await already_processed(update, context)
+            except Exception:  # the error path must not raise again
+                log.exception("could not re-show the screen of a re-delivered update")
+        return
     if isinstance(error, Forbidden):
         log.info("forbidden while handling an update: %s", error)
         return

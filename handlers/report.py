@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from telegram import Update
+from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot import followups, reports
 from bot.callbacks import OpenReport, PickCountry, ReportButton, TakeOver
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.reports import NotAnNfp, Screen
+from bot.reports import SESSION_SCREENS, NotAnNfp, Screen
 from handlers import fallback
 from handlers import followups as followup_views
 from handlers.common import (
@@ -19,18 +21,58 @@ from handlers.common import (
     keyboard,
     on_callback,
     reader,
+    remove_keyboard,
     reply,
-    reply_long,
+    split_text,
 )
-from handlers.report_views import error_text, render
+from handlers.report_views import edit_note, error_text, render
+
+log = logging.getLogger(__name__)
 
 
 async def show(
     update: Update, context: BotContext, screen: Screen, tr: Translator | None = None
 ) -> None:
+    """Send the screen; record which message shows it; take the buttons off the one before.
+
+    A reply Telegram keeps refusing (429 past the retry budget, a network error) goes to
+    the outbox, which delivers it later: the person is never left without their next
+    question.
+    """
     tr = tr or await reader(update, context)
     text, rows = render(screen, tr, context.svc.config)
-    await reply_long(update, text, keyboard(rows) if rows else None)
+    user = update.effective_user
+    pieces = split_text(text)  # a screen longer than one message is several, buttons last
+    message = None
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1
+        try:
+            message = await reply(update, piece, keyboard(rows) if rows and last else None)
+        except (RetryAfter, NetworkError) as err:
+            if isinstance(err, BadRequest) or user is None:  # refused for good: not retried
+                raise
+            log.warning(
+                "reply refused (%s: %s): the outbox will deliver it", type(err).__name__, err
+            )
+            await reports.show_later(context.svc, user.id, screen.nonce, pieces[i:], rows)
+            return
+    if message is None or user is None or screen.kind not in SESSION_SCREENS:
+        return
+    await reports.screen_shown(
+        context.svc, user.id, screen.nonce, message.message_id, keyboard=bool(rows)
+    )
+    pressed = update.callback_query.message if update.callback_query else None
+    old = screen.shown_before
+    if (
+        screen.shown_keyboard
+        and old is not None
+        and old != message.message_id
+        and (pressed is None or pressed.message_id != old)
+    ):
+        # cosmetic: off the chat's chain, so the person's next answer need not wait for it
+        context.application.create_task(
+            remove_keyboard(context.bot, message.chat_id, old), update=update
+        )
 
 
 async def not_an_nfp(update: Update, context: BotContext) -> None:
@@ -96,9 +138,9 @@ async def _open_from_button(
         tr = await reader(update, context)
         await answer_query(update, tr.gettext("This button is no longer valid."), alert=True)
         return
-    await answer_query(update)
-    await drop_keyboard(update)
-    await show(update, context, screen)
+    # together, as for questionnaire buttons: a refused toast or keyboard removal must not
+    # keep the screen from being sent
+    await asyncio.gather(answer_query(update), drop_keyboard(update), show(update, context, screen))
 
 
 @on_callback(ReportButton)
@@ -146,6 +188,7 @@ async def text(update: Update, context: BotContext) -> None:
         context.svc,
         update.effective_user.id,  # type: ignore[union-attr]
         message.text,
+        message.message_id,
     )
     if screen is not None:
         await show(update, context, screen)
@@ -160,3 +203,46 @@ async def text(update: Update, context: BotContext) -> None:
         await reply(update, followup_views.reply_text(tr, follow, context.svc.config))
         return
     await fallback.text_message(update, context)
+
+
+async def edited(update: Update, context: BotContext) -> None:
+    """An edited message: corrects the answer it gave, or is ignored with a short note.
+
+    An edit never answers another question, and an edited command is not run again.
+    """
+    message = update.edited_message
+    assert message is not None
+    tr = await reader(update, context)
+    text = message.text or message.caption or ""
+    if text.startswith("/"):
+        await reply(update, edit_note(tr, "command", context.svc.config))
+        return
+    screen = await reports.edit_answer(
+        context.svc,
+        update.effective_user.id,  # type: ignore[union-attr]
+        message.message_id,
+        text,
+    )
+    if screen.kind in ("edit_ignored", "edit_confirmed"):
+        text, rows = render(screen, tr, context.svc.config)
+        await reply(update, text, keyboard(rows) if rows else None)
+        return
+    await show(update, context, screen, tr)
+
+
+async def already_processed(update: Update, context: BotContext) -> None:
+    """An update Telegram delivered again: nothing is applied twice; show where things stand.
+
+    Its reply may have been lost with the crash that lost the confirmation, so someone in
+    the middle of a report gets their current screen again (the next question).
+    """
+    user = update.effective_user
+    if update.callback_query is not None:
+        await answer_query(update)
+    if user is None or update.effective_chat is None or update.effective_chat.type != "private":
+        return
+    tr = await reader(update, context)
+    if await reports.has_open_session(context.svc, user.id):
+        await show(update, context, await reports.current_screen(context.svc, user.id), tr)
+    elif update.message is not None:
+        await reply(update, edit_note(tr, "again", context.svc.config))

@@ -35,8 +35,15 @@ def error_text(tr: Translator, err: AnswerError) -> str:
         "negative": _("The number cannot be negative."),
         "fraction": _("Please type a whole number, without decimals."),
         "use_buttons": _("Please answer with the buttons under the question."),
-        "stale": _("That button belongs to an earlier question. Here is where we are:"),
+        "stale": _(
+            "That button belongs to an earlier question, so nothing was changed. "
+            "Send /report to see the current one."
+        ),
         "incomplete": _("Some required questions are still unanswered."),
+        "questionnaire_changed": _(
+            "The questionnaire was updated and that question is no longer asked, "
+            "so nothing was recorded for it. Here is the next question:"
+        ),
     }
     if err.reason == "too_small":
         text = _("The number must be at least {minimum}.").format(
@@ -47,6 +54,14 @@ def error_text(tr: Translator, err: AnswerError) -> str:
             "That is more than {maximum}, which cannot be right for one week. "
             "Please check the number."
         ).format(maximum=tr.number(d.get("maximum") or 0))
+    elif err.reason == "typed_earlier":
+        received = str(d.get("text", "")).strip()
+        if len(received) > 60:
+            received = received[:59] + "…"
+        text = _(
+            "I received “{text}” before the question below was on your screen, so I did "
+            "not take it as its answer. If it is, please send it again."
+        ).format(text=html.escape(received))
     elif err.reason == "too_long":
         text = _("That text is {length} characters long; the limit is {maximum}.").format(
             length=tr.number(d.get("length", 0)), maximum=tr.number(d.get("maximum", 0))
@@ -61,6 +76,28 @@ def no_longer_nfp_text(tr: Translator, config: Config, iso3: str) -> str:
         "You are no longer a National Focal Point of {country}, so this is closed for you. "
         "If this is a mistake, please ask the secretariat."
     ).format(country=html.escape(config.country(iso3)[1].name(tr.lang)))
+
+
+def edit_note(tr: Translator, kind: str, config: Config, screen: Screen | None = None) -> str:
+    """Short notes about edited or re-delivered messages (they never answer a question)."""
+    _ = tr.gettext
+    if kind == "command":
+        return _("Edited commands are not run again. To run it, send the command as a new message.")
+    if kind == "again":
+        return _("That message was already handled (I restarted just after it).")
+    if kind == "confirmed" and screen is not None:
+        return _(
+            "That message answered the report for {country}, week {number}, which is already "
+            "confirmed, so the edit changes nothing. To correct it, press the button below "
+            "(or send /report) and change the answer there: it is saved as an amendment."
+        ).format(
+            country=html.escape(config.country(screen.iso3)[1].name(tr.lang)),
+            number=int(screen.week[-2:]),
+        )
+    return _(
+        "You edited an earlier message; edits are not taken as answers. "
+        "Please send a new message instead."
+    )
 
 
 def format_value(tr: Translator, question: Question, value: Any) -> str:
@@ -131,10 +168,18 @@ def render(screen: Screen, tr: Translator, config: Config) -> tuple[str, Rows]:
         return no_longer_nfp_text(tr, config, screen.iso3), []
     if screen.kind in ("idle", "stale"):
         return _("This button is no longer valid."), []
+    if screen.kind == "edit_ignored":
+        return edit_note(tr, "ignored", config), []
+    if screen.kind == "edit_confirmed":
+        return edit_note(tr, "confirmed", config, screen), [
+            [(_("Correct the report"), f"rs:{screen.iso3}:{screen.week}")]
+        ]
     region, _country = config.country(screen.iso3)
     q = region.questionnaire
     head = f"<b>{title(tr, config, screen.iso3, screen.week)}</b>"
     error = error_text(tr, screen.error) + "\n\n" if screen.error else ""
+    if screen.corrected:
+        error += _corrected_text(tr, screen, q) + "\n\n"
     if screen.kind == "confirmed":
         return _confirmed_text(tr, screen, head), []
     if screen.kind in ("review", "warnings"):
@@ -195,6 +240,21 @@ def render(screen: Screen, tr: Translator, config: Config) -> tuple[str, Rows]:
     if screen.mode == "edit":
         rows.append([(_("Back to the summary"), ReportButton(n, "back").pack())])
     return "\n".join(lines), rows
+
+
+def _corrected_text(tr: Translator, screen: Screen, q: Questionnaire) -> str:
+    """What an edited message did to the answer it gave."""
+    try:
+        question = q.question(screen.corrected)
+    except KeyError:
+        return ""
+    label = html.escape(question.label[tr.lang])
+    if screen.error:
+        return tr.gettext(
+            "Your edit was not taken; the answer to “{label}” stays as it was."
+        ).format(label=label)
+    value = format_value(tr, question, screen.answers.get(question.key))
+    return "✏️ " + tr.gettext("Corrected: {label}: {value}").format(label=label, value=value)
 
 
 def _review(

@@ -38,6 +38,7 @@ class Version:
     late: bool
     after_digest: bool
     warnings: list[str]
+    questionnaire_version: int | None = None  # in force at confirmation (NULL before 0003)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class Session:
     mode: str
     data: dict[str, Any]
     nonce: int
+    shown_message_id: int | None = None  # the screen on display, once its send returned
+    shown_keyboard: bool = False
+    shown_outbox_id: int | None = None  # the screen waits in the outbox (the reply failed)
 
 
 def _report(r: Row) -> Report:
@@ -74,6 +78,7 @@ def _version(r: Row) -> Version:
         late=bool(r["late"]),
         after_digest=bool(r["after_digest"]),
         warnings=json.loads(r["warnings"]) if r["warnings"] else [],
+        questionnaire_version=r["questionnaire_version"],
     )
 
 
@@ -124,15 +129,40 @@ async def answers(db: Database | Tx, report_id: int) -> dict[str, Any]:
     return {r["key"]: json.loads(r["value"]) if r["value"] is not None else None for r in rows}
 
 
-async def put_answer(tx: Tx, now: datetime, report_id: int, key: str, value: Any, by: int) -> None:
+async def put_answer(
+    tx: Tx,
+    now: datetime,
+    report_id: int,
+    key: str,
+    value: Any,
+    by: int,
+    message_id: int | None = None,
+) -> None:
+    """Store an answer; ``message_id`` is the typed message it came from (None: a button)."""
     await tx.execute(
-        "INSERT INTO answers (report_id, key, value, answered_by, answered_at)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(report_id, key) DO UPDATE SET"
+        "INSERT INTO answers (report_id, key, value, answered_by, answered_at, message_id)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(report_id, key) DO UPDATE SET"
         " value = excluded.value, answered_by = excluded.answered_by,"
-        " answered_at = excluded.answered_at",
-        (report_id, key, None if value is None else json.dumps(value), by, to_db(now)),
+        " answered_at = excluded.answered_at, message_id = excluded.message_id",
+        (report_id, key, None if value is None else json.dumps(value), by, to_db(now), message_id),
     )
     await tx.execute("UPDATE reports SET updated_at = ? WHERE id = ?", (to_db(now), report_id))
+
+
+async def answer_from_message(
+    db: Database | Tx, tg_id: int, message_id: int
+) -> tuple[int, str] | None:
+    """(report id, question key) of the answer typed as ``message_id`` in ``tg_id``'s chat.
+
+    Message ids are per chat, and a private chat is its user's, so the pair names one
+    message; an answer given again since (another message, a button) no longer matches.
+    """
+    row = await db.fetchone(
+        "SELECT report_id, key FROM answers WHERE answered_by = ? AND message_id = ?"
+        " ORDER BY answered_at DESC LIMIT 1",
+        (tg_id, message_id),
+    )
+    return None if row is None else (int(row[0]), str(row[1]))
 
 
 async def replace_answers(
@@ -156,11 +186,15 @@ async def add_version(
     late: bool,
     after_digest: bool,
     warnings: list[str],
+    questionnaire_version: int | None = None,
 ) -> int:
+    """Record a confirmed version, under the questionnaire version in force now."""
     version = report.version + 1
+    qversion = questionnaire_version or report.questionnaire_version
     await tx.execute(
         "INSERT INTO report_versions (report_id, version, answers, confirmed_by, confirmed_at,"
-        " late, after_digest, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " late, after_digest, warnings, questionnaire_version)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             report.id,
             version,
@@ -170,13 +204,14 @@ async def add_version(
             int(late),
             int(after_digest),
             json.dumps(warnings) if warnings else None,
+            qversion,
         ),
     )
     await tx.execute(
         "UPDATE reports SET version = ?, first_confirmed_at = COALESCE(first_confirmed_at, ?),"
         " late = CASE WHEN version = 0 THEN ? ELSE late END, editor = NULL,"
-        " editor_since = NULL, updated_at = ? WHERE id = ?",
-        (version, to_db(now), int(late), to_db(now), report.id),
+        " editor_since = NULL, questionnaire_version = ?, updated_at = ? WHERE id = ?",
+        (version, to_db(now), int(late), qversion, to_db(now), report.id),
     )
     return version
 
@@ -220,6 +255,9 @@ async def session(db: Database | Tx, tg_id: int) -> Session | None:
         mode=row["mode"],
         data=json.loads(row["data"]) if row["data"] else {},
         nonce=row["nonce"],
+        shown_message_id=row["shown_message_id"],
+        shown_keyboard=bool(row["shown_keyboard"]),
+        shown_outbox_id=row["shown_outbox_id"],
     )
 
 
@@ -241,6 +279,37 @@ async def set_session(
         (tg_id, report_id, step, mode, json.dumps(data) if data else None, to_db(now)),
     )
     return int(await tx.fetchval("SELECT nonce FROM sessions WHERE tg_id = ?", (tg_id,)))
+
+
+async def record_shown(
+    tx: Tx,
+    tg_id: int,
+    nonce: int,
+    *,
+    message_id: int | None = None,
+    keyboard: bool = False,
+    outbox_id: int | None = None,
+) -> None:
+    """The screen of session ``nonce`` is on display as ``message_id`` (or waits in the outbox).
+
+    Only while the session is still at that screen: a later screen has its own record.
+    """
+    await tx.execute(
+        "UPDATE sessions SET shown_message_id = ?, shown_keyboard = ?, shown_outbox_id = ?"
+        " WHERE tg_id = ? AND nonce = ?",
+        (message_id, int(keyboard), outbox_id, tg_id, nonce),
+    )
+
+
+async def outbox_message_id(db: Database | Tx, outbox_id: int) -> int | None:
+    """The Telegram message id of an outbox row once sent; None while it waits."""
+    return await db.fetchval(
+        "SELECT message_id FROM outbox WHERE id = ? AND status = 'sent'", (outbox_id,)
+    )
+
+
+async def outbox_id_of(db: Database | Tx, dedup_key: str) -> int | None:
+    return await db.fetchval("SELECT id FROM outbox WHERE dedup_key = ?", (dedup_key,))
 
 
 # --- scheduler marks, digests -----------------------------------------------------------

@@ -52,10 +52,13 @@ class BotEnv:
         return self.sandbox.user(ADMIN_ID, "Secretariat", username="secretariat")
 
     async def say(self, user: SimUser, text: str) -> SentMessage:
-        """Send text and return the bot's reply (whatever arrived before is dropped)."""
+        """Send text and return the bot's reply (whatever arrived before is dropped).
+
+        The reply is a new message: edits (an older screen losing its buttons) are skipped.
+        """
         user.drain()
         await user.send(text)
-        return await user.next_message()
+        return await next_sent(user)
 
     async def quiet(self, *users: SimUser) -> None:
         """Let the bot finish what it is doing, then forget what it sent these users."""

@@ -121,3 +121,39 @@ async def test_a_new_main_nfp_demotes_the_previous_one(config: Config) -> None:
         assert kinds == {11: "alternate", 12: "main"}
     finally:
         await svc.db.close()
+
+
+async def test_an_update_claims_its_first_committed_write_once(tmp_path: Path) -> None:
+    """The update id is recorded with the effect; a second delivery applies nothing."""
+    from storage.db import AlreadyProcessed, done_processing, processing_update
+
+    db = await Database.open(tmp_path / "claims.sqlite3")
+    try:
+
+        async def effect(update_id: int, fail: bool = False) -> None:
+            token = processing_update(update_id)
+            try:
+                async with db.transaction() as tx:
+                    await tx.execute(
+                        "INSERT INTO audit (at, actor, action) VALUES (?, ?, ?)",
+                        (NOW.isoformat(), 1, f"u{update_id}"),
+                    )
+                    if fail:
+                        raise RuntimeError("rolled back")
+                async with db.transaction() as tx:  # a follow-up of the same update
+                    await tx.execute("UPDATE audit SET target = 'x' WHERE action = 'u7'")
+            finally:
+                done_processing(token)
+
+        with pytest.raises(RuntimeError):
+            await effect(7, fail=True)  # nothing committed: the update is not processed
+        await effect(7)
+        with pytest.raises(AlreadyProcessed):
+            await effect(7)
+        assert await db.fetchval("SELECT count(*) FROM audit WHERE action = 'u7'") == 1
+        assert await db.fetchval("SELECT count(*) FROM processed_updates") == 1
+        async with db.transaction() as tx:  # outside any update: no claim at all
+            await tx.execute("DELETE FROM audit")
+        assert await db.fetchval("SELECT count(*) FROM processed_updates") == 1
+    finally:
+        await db.close()

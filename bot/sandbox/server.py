@@ -167,6 +167,23 @@ class Sandbox:
         self._learn(update)
         return self._updates.put(update)
 
+    def redeliver(self, update_id: int) -> None:
+        """Deliver update ``update_id`` again, as Telegram does when its confirmation was lost.
+
+        Call it while the bot is stopped (a crash is what loses a confirmation): a running
+        bot's next getUpdates offset would confirm it at once, as it would at Telegram.
+        """
+        self._updates.redeliver(update_id)
+
+    def queued_update(self, update_id: int) -> dict[str, Any]:
+        """A copy of update ``update_id`` as it was queued (e.g. to check what a bot kept)."""
+        return copy.deepcopy(self._updates.history(update_id))
+
+    @property
+    def last_update_id(self) -> int:
+        """The id of the update queued last (e.g. right after a simulated user's send)."""
+        return self._updates.last_id
+
     @property
     def pending_updates(self) -> int:
         """Updates queued and not yet confirmed by a getUpdates offset."""
@@ -315,6 +332,26 @@ class Sandbox:
                 msg["entities"] = entities
         chat.messages[msg["message_id"]] = StoredMessage(copy.deepcopy(msg))
         self._updates.put({"message": msg})
+        return msg
+
+    def _queue_edit(
+        self, chat: ChatState, sender: dict[str, Any], message_id: int, text: str
+    ) -> dict[str, Any]:
+        """The sender edits their own text message: an ``edited_message`` update, same id."""
+        stored = chat.messages.get(message_id)
+        if stored is None or stored.from_bot or "text" not in stored.message:
+            raise SandboxError(400, "Bad Request: message can't be edited")
+        if stored.message.get("from", {}).get("id") != sender["id"]:
+            raise SandboxError(400, "Bad Request: message can't be edited")
+        msg = copy.deepcopy(stored.message)
+        msg["text"] = text
+        msg["edit_date"] = max(int(time.time()), int(msg.get("date", 0)))
+        msg.pop("entities", None)
+        entities = command_entities(text)
+        if entities:
+            msg["entities"] = entities
+        stored.message = copy.deepcopy(msg)
+        self._updates.put({"edited_message": msg})
         return msg
 
     def _queue_media(

@@ -225,6 +225,7 @@ class UpdateQueue:
 
     def __init__(self) -> None:
         self._items: list[_Queued] = []
+        self._history: dict[int, dict[str, Any]] = {}
         self._next_id = 1
         self.allowed: frozenset[str] | None = None
         self.changed = Notifier()
@@ -236,9 +237,34 @@ class UpdateQueue:
             update["update_id"] = self._next_id
         self._next_id = max(self._next_id, int(update["update_id"]) + 1)
         self._items.append(_Queued(update))
+        self._history[int(update["update_id"])] = update
         self.fed += 1
         self.changed.notify()
         return int(update["update_id"])
+
+    @property
+    def last_id(self) -> int:
+        """The highest update id queued so far (0 before the first)."""
+        return self._next_id - 1
+
+    def history(self, update_id: int) -> dict[str, Any]:
+        """Update ``update_id`` as queued; KeyError if it never was."""
+        return self._history[update_id]
+
+    def redeliver(self, update_id: int) -> None:
+        """Queue an already delivered update again, with its own id.
+
+        Telegram does this when the getUpdates call that would have confirmed the update
+        (the next offset) never came, e.g. the bot was killed right after processing it.
+        """
+        update = self._history.get(update_id)
+        if update is None:
+            raise KeyError(f"no update {update_id} was ever queued")
+        if any(q.update_id == update_id for q in self._items):
+            return  # still queued: it will be delivered anyway
+        self._items.append(_Queued(update))
+        self._items.sort(key=lambda q: q.update_id)
+        self.changed.notify()
 
     def confirm(self, offset: int | None) -> None:
         """Forget updates before ``offset``; a negative offset keeps only the last -offset."""

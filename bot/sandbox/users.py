@@ -136,6 +136,13 @@ class SimUser(_SimChat):
         await asyncio.sleep(0)
         return msg
 
+    async def edit(self, message_id: int, text: str) -> dict[str, Any]:
+        """Edit one of this user's sent text messages; the bot gets an ``edited_message``."""
+        self._check_can_write()
+        msg = self._sb._queue_edit(self._chat, self.user_dict(), message_id, text)
+        await asyncio.sleep(0)
+        return msg
+
     async def send_photo(self, caption: str | None = None) -> dict[str, Any]:
         """Queue a photo message (a real tiny PNG, downloadable with getFile)."""
         self._check_can_write()

@@ -1,0 +1,337 @@
+"""Every answer lands once, on the question it was given for (issue 6, items 1-5 and 16).
+
+Through the sandbox as Telegram behaves: a user edits a sent message, an update is
+delivered again after its confirmation was lost, two messages arrive before the bot
+answered the first, a reply is refused with 429, the questionnaire changes mid-report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.clock import FakeClock
+from storage import followups as followup_store
+from storage import reports as store
+from tests.support import ANSWERS_EN, SKIP, BotEnv, answer_all, make_nfp, next_sent
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # Monday of ISO week 48, 12:00 UTC: week 47 is the one to report
+    return FakeClock(datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
+
+
+async def _answers(env: BotEnv, iso3: str) -> dict[str, object]:
+    report = await store.find(env.svc.db, iso3, "2026-W47")
+    assert report is not None
+    return await store.answers(env.svc.db, report.id)
+
+
+async def _start(env: BotEnv, user_id: int, iso3: str):  # type: ignore[no-untyped-def]
+    nfp = await make_nfp(env, user_id, iso3)
+    await nfp.send("/report")
+    first = await next_sent(nfp)
+    assert "Question 1 of 9" in first.text
+    return nfp
+
+
+# --- item 1: edited messages ------------------------------------------------------------
+
+
+async def test_an_edited_answer_corrects_the_answer_it_edits(env: BotEnv) -> None:
+    nfp = await _start(env, 1101, "KGZ")
+    sent = await nfp.send("1234")
+    second = await next_sent(nfp)
+    assert "Question 2 of 9" in second.text
+    await nfp.edit(sent["message_id"], "1243")
+    note = await next_sent(nfp)
+    assert "1,243" in note.text and "Question 2 of 9" in note.text, note.text
+    assert await _answers(env, "KGZ") == {"new_cases": 1243}
+    # an invalid edit is refused and changes nothing
+    await nfp.edit(sent["message_id"], "12a")
+    refused = await next_sent(nfp)
+    assert "not a whole number" in refused.text
+    assert await _answers(env, "KGZ") == {"new_cases": 1243}
+    # the next typed answer still goes to question 2, and the review shows the correction
+    await nfp.send("5")
+    await next_sent(nfp)
+    assert await _answers(env, "KGZ") == {"new_cases": 1243, "new_deaths": 5}
+    rest = {k: v for k, v in ANSWERS_EN.items() if k not in ("new_cases", "new_deaths")}
+    review = await answer_all(env, nfp, rest)
+    assert "New confirmed COVID-19 cases this week: <b>1,243</b>" in review.raw_text  # type: ignore[operator]
+
+
+async def test_an_edit_after_confirmation_offers_an_amendment(env: BotEnv) -> None:
+    nfp = await _start(env, 1102, "KAZ")
+    sent = await nfp.send("1234")
+    await next_sent(nfp)
+    rest = {k: v for k, v in ANSWERS_EN.items() if k != "new_cases"}
+    await answer_all(env, nfp, rest)
+    await nfp.press("✅ Confirm and send")
+    assert "Thank you" in (await next_sent(nfp)).text
+    await nfp.edit(sent["message_id"], "1243")
+    note = await next_sent(nfp)
+    assert "already confirmed" in note.text and "/report" in note.text, note.text
+    assert note.button_texts() == ["Correct the report"]
+    report = await store.find(env.svc.db, "KAZ", "2026-W47")
+    assert report is not None
+    [version] = await store.versions(env.svc.db, report.id)
+    assert version.answers["new_cases"] == 1234
+    # an edit of a message that answered nothing is ignored, with a short note
+    hello = await nfp.send("hello")
+    await next_sent(nfp)
+    await nfp.edit(hello["message_id"], "hello again")
+    assert "edited" in (await next_sent(nfp)).text
+
+
+async def test_an_edited_command_is_not_run_again(env: BotEnv) -> None:
+    nfp = await _start(env, 1103, "MNG")
+    await answer_all(env, nfp, ANSWERS_EN)
+    await nfp.press("✅ Confirm and send")
+    await next_sent(nfp)
+    admin = env.admin()
+    admin.drain()
+    command = await admin.send("/clarify MNG Why did cases rise?")
+    assert "Sent to the NFPs" in (await next_sent(admin)).text
+    await admin.edit(command["message_id"], "/clarify MNG Why did cases rise so much?")
+    note = await next_sent(admin)
+    assert "not run again" in note.text, note.text
+    report = await store.find(env.svc.db, "MNG", "2026-W47")
+    assert report is not None
+    assert len(await followup_store.clarifications_of(env.svc.db, report.id)) == 1
+
+
+# --- item 2: re-delivered updates -------------------------------------------------------
+
+
+async def test_a_redelivered_answer_is_applied_once_and_the_next_question_shown(
+    env: BotEnv,
+) -> None:
+    nfp = await _start(env, 1201, "UZB")
+    await nfp.send("1111")
+    update_id = env.sandbox.last_update_id
+    assert "Question 2 of 9" in (await next_sent(nfp)).text
+    await env.stop()  # killed before the confirming getUpdates: Telegram delivers it again
+    env.sandbox.redeliver(update_id)
+    await env.start()
+    again = await next_sent(nfp, timeout=10)
+    assert "Question 2 of 9" in again.text  # a reply that was lost is not lost for good
+    assert await _answers(env, "UZB") == {"new_cases": 1111}
+    await nfp.send("7")
+    assert "Question 3 of 9" in (await next_sent(nfp)).text
+    assert await _answers(env, "UZB") == {"new_cases": 1111, "new_deaths": 7}
+
+
+async def test_a_redelivered_clarify_asks_once(env: BotEnv) -> None:
+    nfp = await _start(env, 1202, "TJK")
+    await answer_all(env, nfp, ANSWERS_EN)
+    await nfp.press("✅ Confirm and send")
+    await next_sent(nfp)
+    admin = env.admin()
+    await admin.send("/clarify TJK Why?")
+    update_id = env.sandbox.last_update_id
+    await next_sent(admin)
+    await env.stop()
+    env.sandbox.redeliver(update_id)
+    await env.start()
+    await env.sandbox.settle()
+    report = await store.find(env.svc.db, "TJK", "2026-W47")
+    assert report is not None
+    assert len(await followup_store.clarifications_of(env.svc.db, report.id)) == 1
+
+
+# --- item 3: two answers at once --------------------------------------------------------
+
+
+async def test_an_answer_typed_before_the_question_was_shown_is_not_its_answer(
+    env: BotEnv,
+) -> None:
+    nfp = await _start(env, 1301, "PAK")
+    await nfp.send("1111")  # two devices, or a resend on a slow network: both before
+    await nfp.send("2222")  # the bot could show question 2
+    second = await next_sent(nfp)
+    assert "Question 2 of 9" in second.text
+    asked = await next_sent(nfp)
+    assert "2,222" in asked.text or "2222" in asked.text, asked.text
+    assert "Question 2 of 9" in asked.text
+    await env.sandbox.settle()
+    assert await _answers(env, "PAK") == {"new_cases": 1111}
+    await nfp.send("2222")  # typed with question 2 on screen: its answer
+    assert "Question 3 of 9" in (await next_sent(nfp)).text
+    assert await _answers(env, "PAK") == {"new_cases": 1111, "new_deaths": 2222}
+
+
+# --- item 4: multi-choice ticks survive /report -----------------------------------------
+
+
+async def test_multi_choice_ticks_survive_report(env: BotEnv) -> None:
+    nfp = await _start(env, 1401, "AFG")
+    first_six = dict(list(ANSWERS_EN.items())[:6])
+    needs = await answer_all(env, nfp, first_six)
+    assert "Needs in supplies" in needs.text
+    for label in ("Test kits", "Disinfectants"):
+        await nfp.press("▫️ " + label)
+        assert (await nfp.next_message()).kind == "edited"
+    await nfp.send("/report")
+    reopened = await next_sent(nfp)
+    assert "Needs in supplies" in reopened.text
+    labels = reopened.button_texts()
+    assert "✅ Test kits" in labels and "✅ Disinfectants" in labels, labels
+    await nfp.press("Done")
+    await next_sent(nfp)
+    assert (await _answers(env, "AFG"))["needs"] == {
+        "selected": ["test_kits", "disinfectants"],
+        "other": None,
+    }
+
+
+# --- item 5: a reply refused with 429 ---------------------------------------------------
+
+
+async def test_a_reply_refused_with_429_still_brings_the_next_question(env: BotEnv) -> None:
+    nfp = await _start(env, 1501, "TKM")
+    env.sandbox.inject("sendMessage", status=429, retry_after=1, chat_id=1501)
+    await nfp.send("321")
+    second = await next_sent(nfp, timeout=10)
+    assert "Question 2 of 9" in second.text
+    assert await _answers(env, "TKM") == {"new_cases": 321}
+
+
+async def test_a_reply_refused_again_and_again_is_delivered_later(env: BotEnv) -> None:
+    nfp = await _start(env, 1502, "KGZ")
+    env.sandbox.inject("sendMessage", status=429, retry_after=1, chat_id=1502, times=4)
+    await nfp.send("321")
+    second = await next_sent(nfp, timeout=20)
+    assert "Question 2 of 9" in second.text
+    await env.sandbox.settle()
+    # the question arrived once; it is the screen answers now go to
+    await nfp.send("4")
+    assert "Question 3 of 9" in (await next_sent(nfp)).text
+    assert await _answers(env, "KGZ") == {"new_cases": 321, "new_deaths": 4}
+
+
+# --- item 16: the questionnaire changes while a report is open --------------------------
+
+
+async def test_a_questionnaire_changed_mid_report(env: BotEnv) -> None:
+    nfp = await _start(env, 1601, "MNG")
+    await answer_all(env, nfp, {"new_cases": "10", "new_deaths": "1"})  # now on "tests"
+    await env.stop()
+    region = env.config.regions[0]
+    q = region.questionnaire
+    changed = dataclasses.replace(
+        q, version=q.version + 1, questions=tuple(x for x in q.questions if x.key != "tests")
+    )
+    env.config = dataclasses.replace(
+        env.config,
+        regions=(dataclasses.replace(region, questionnaire=changed), *env.config.regions[1:]),
+    )
+    await env.start()
+    reply = await env.say(nfp, "40")  # typed for "tests", which is gone now
+    assert "Patients currently in hospital" in reply.text, reply.text
+    assert "Question 3 of 8" in reply.text
+    assert await _answers(env, "MNG") == {"new_cases": 10, "new_deaths": 1}
+    rest = {k: v for k, v in ANSWERS_EN.items() if k not in ("new_cases", "new_deaths", "tests")}
+    review = await answer_all(env, nfp, rest)
+    assert "Please check your answers" in review.text
+    await nfp.press("✅ Confirm and send")
+    assert "Thank you" in (await next_sent(nfp)).text
+    report = await store.find(env.svc.db, "MNG", "2026-W47")
+    assert report is not None and report.questionnaire_version == changed.version
+    [version] = await store.versions(env.svc.db, report.id)
+    assert version.questionnaire_version == changed.version
+    assert "tests" not in version.answers
+
+
+async def test_an_old_answer_to_a_removed_question_does_not_break_the_review(
+    env: BotEnv,
+) -> None:
+    nfp = await _start(env, 1602, "KAZ")
+    await answer_all(env, nfp, {"new_cases": "10", "new_deaths": "1", "tests": "300"})
+    await env.stop()
+    region = env.config.regions[0]
+    q = region.questionnaire
+    changed = dataclasses.replace(
+        q, version=q.version + 1, questions=tuple(x for x in q.questions if x.key != "tests")
+    )
+    env.config = dataclasses.replace(
+        env.config,
+        regions=(dataclasses.replace(region, questionnaire=changed), *env.config.regions[1:]),
+    )
+    await env.start()
+    rest = {k: v for k, v in ANSWERS_EN.items() if k not in ("new_cases", "new_deaths", "tests")}
+    review = await answer_all(env, nfp, rest)
+    assert "Please check your answers" in review.text
+    assert "Tests performed" not in review.text
+
+
+# --- smaller: keyboards that no longer apply, the stale-button toast --------------------
+
+
+async def test_typed_answers_leave_no_keyboards_behind(env: BotEnv) -> None:
+    nfp = await _start(env, 1701, "UZB")
+    review = await answer_all(env, nfp, ANSWERS_EN)
+    await env.sandbox.settle()
+    with_buttons = [m.message_id for m in nfp.inbox if m.buttons]
+    assert with_buttons == [review.message_id], [
+        (m.message_id, (m.text or "")[:40]) for m in nfp.inbox if m.buttons
+    ]
+
+
+async def test_a_stale_button_toast_is_a_whole_sentence(env: BotEnv) -> None:
+    nfp = await _start(env, 1702, "TJK")
+    await answer_all(env, nfp, {"new_cases": "1", "new_deaths": "1", "tests": SKIP})
+    await answer_all(env, nfp, {"hospitalised": "1"})
+    measures = nfp.inbox[-1]
+    await nfp.press("Targeted measures", message_id=measures.message_id)
+    await nfp.press("Targeted measures", message_id=measures.message_id)
+    await next_sent(nfp)
+    await env.sandbox.settle()
+    toast = nfp.callback_answers[-1]["text"]
+    assert "earlier question" in toast and not toast.rstrip().endswith(":"), toast
+
+
+async def test_a_refused_toast_does_not_keep_the_first_question_away(env: BotEnv) -> None:
+    from tests.support import deliver
+
+    nfp = await make_nfp(env, 1503, "KGZ")
+    await deliver(env)
+    assert any(m.button_texts() == ["Start the report"] for m in nfp.inbox)
+    nfp.drain()
+    env.sandbox.inject("answerCallbackQuery", status=500)
+    env.sandbox.inject("editMessageReplyMarkup", status=429, retry_after=1)
+    await nfp.press("Start the report")
+    first = await next_sent(nfp)
+    assert "Question 1 of 9" in first.text
+
+
+async def test_an_update_kept_and_delivered_again_is_processed_once(env: BotEnv) -> None:
+    """Killed after keeping a fetched answer, before Telegram's confirmation: both have it."""
+    import asyncio
+    import json
+
+    from storage import updates
+    from storage.db import Database
+
+    nfp = await _start(env, 1204, "KAZ")
+    await env.stop()
+    await nfp.send("1111")  # at Telegram, unconfirmed …
+    update_id = env.sandbox.last_update_id
+    db = await Database.open(env.config.database)
+    try:  # … and in the bot's inbox, as the killed process had left it
+        async with db.transaction() as tx:
+            payload = json.dumps(env.sandbox.queued_update(update_id))
+            await updates.keep(tx, env.clock.now(), [(update_id, payload)])
+    finally:
+        await db.close()
+    await env.start()
+    assert "Question 2 of 9" in (await next_sent(nfp, timeout=10)).text
+    polls = len(env.sandbox.calls_to("getUpdates"))
+    await asyncio.sleep(1.5)
+    assert len(env.sandbox.calls_to("getUpdates")) - polls <= 4  # long polls, no spinning
+    assert [m for m in nfp.drain() if m.kind == "sent"] == []  # answered once
+    assert env.sandbox.pending_updates == 0
+    assert await _answers(env, "KAZ") == {"new_cases": 1111}
