@@ -1,13 +1,21 @@
-"""The one SQLite connection: pragmas, serialized write transactions, migrations on open.
+"""Two SQLite connections: one for write transactions, one for reads; migrations on open.
 
-aiosqlite runs every call of a connection on one worker thread, so reads never race each
-other; write transactions do (an interleaved ``BEGIN ... COMMIT`` from two coroutines would
+aiosqlite runs every call of a connection on one worker thread. Write transactions on one
+connection would interleave (an interleaved ``BEGIN ... COMMIT`` from two coroutines would
 mix their statements), hence the asyncio lock around each :meth:`Database.transaction`.
+
+Reads outside a transaction go to a second connection: over WAL a reader never waits for a
+writer, so a ``/help`` is not queued behind a ``BEGIN IMMEDIATE`` that is waiting out the
+busy timeout because another process holds the write lock, and such a read only ever sees
+committed data (never another coroutine's half-done transaction). Reads made by the
+coroutine that holds a transaction, even through the :class:`Database`, stay on the write
+connection and see that transaction's own writes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -20,6 +28,42 @@ from storage.migrate import apply_migrations
 
 Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
+BUSY_TIMEOUT_MS = 5000
+
+# The Database whose write transaction the current task is inside (if any): its reads
+# through the Database then go to the write connection and see the transaction's writes.
+_in_transaction: contextvars.ContextVar[Database | None] = contextvars.ContextVar(
+    "nfpbot_in_transaction", default=None
+)
+# Every Database not yet closed, so that an entry point can close them on any path:
+# aiosqlite's worker threads are not daemons and keep the interpreter alive otherwise.
+_open_databases: set[Database] = set()
+
+
+def write_failure(err: BaseException) -> str | None:
+    """``"busy"``, ``"read-only"`` or ``"unavailable"`` when SQLite could not store
+    something (so nothing of it was stored), else ``None``.
+
+    Lets the error handler tell the user the truth (send it again) and the operator the
+    cause, by SQLite's result code rather than its message text.
+    """
+    code = getattr(err, "sqlite_errorcode", None)
+    if not isinstance(err, sqlite3.DatabaseError) or code is None:
+        return None
+    primary = code & 0xFF
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return "busy"
+    if primary == sqlite3.SQLITE_READONLY:
+        return "read-only"
+    if primary in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN):
+        return "unavailable"
+    return None
+
+
+async def close_all() -> None:
+    """Close every Database still open (last resort for entry points' ``finally``)."""
+    for db in list(_open_databases):
+        await db.close()
 
 
 class _Reads:
@@ -27,13 +71,16 @@ class _Reads:
 
     _conn: aiosqlite.Connection
 
+    def _read_conn(self) -> aiosqlite.Connection:
+        return self._conn
+
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         # one hop to aiosqlite's thread instead of three (execute, fetch, close)
-        return list(await self._conn.execute_fetchall(sql, params))
+        return list(await self._read_conn().execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -41,40 +88,70 @@ class _Reads:
 
 
 class Database(_Reads):
-    """A single aiosqlite connection with explicit transactions.
+    """A write connection with explicit transactions and a read connection beside it.
 
     Named query functions in the ``storage`` modules take a ``Database`` (for reads) or a
     :class:`Tx` (inside :meth:`transaction`) and are the only place SQL is written.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, path: Path, reader: aiosqlite.Connection | None = None
+    ) -> None:
         self._conn = conn
+        self._reader = reader
         self.path = path
         self._write_lock = asyncio.Lock()
+        _open_databases.add(self)
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
-        """Open (creating if needed) the database file and bring its schema up to date."""
+        """Open (creating if needed) the database file and bring its schema up to date.
+
+        On any failure every connection opened so far is closed again (a leaked aiosqlite
+        thread would keep the process from ever exiting).
+        """
         path = Path(path)
-        if str(path) != ":memory:":
+        memory = str(path) == ":memory:"
+        if not memory:
+            if path.is_dir():
+                raise sqlite3.OperationalError(f"{path} is a directory, not a database file")
             path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(str(path), isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.execute("PRAGMA synchronous=NORMAL")
         db = cls(conn, path)
-        if migrate:
-            try:
+        try:
+            conn.row_factory = sqlite3.Row
+            await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            if migrate:
                 await db.migrate()
-            except BaseException:
-                await conn.close()
-                raise
+            if not memory:  # an in-memory database is private to its one connection
+                reader = await aiosqlite.connect(str(path), isolation_level=None)
+                db._reader = reader
+                reader.row_factory = sqlite3.Row
+                await reader.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                await reader.execute("PRAGMA foreign_keys=ON")
+                await reader.execute("PRAGMA query_only=ON")
+        except BaseException:
+            await db.close()
+            raise
         return db
 
+    def _read_conn(self) -> aiosqlite.Connection:
+        if self._reader is None or _in_transaction.get() is self:
+            return self._conn
+        return self._reader
+
     async def close(self) -> None:
-        await self._conn.close()
+        """Close both connections, the second even when closing the first fails."""
+        _open_databases.discard(self)
+        reader, self._reader = self._reader, None
+        try:
+            await self._conn.close()
+        finally:
+            if reader is not None:
+                await reader.close()
 
     async def migrate(self, target: int | None = None) -> int:
         """Apply pending migrations (each in its own transaction); return the new version."""
@@ -91,13 +168,21 @@ class Database(_Reads):
         """``BEGIN IMMEDIATE`` … ``COMMIT`` under the write lock; rolls back on any error."""
         async with self._write_lock:
             await self._conn.execute("BEGIN IMMEDIATE")
+            marker = _in_transaction.set(self)
             try:
                 yield Tx(self._conn)
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            else:
                 await self._conn.execute("COMMIT")
+            except BaseException:
+                # also after a failed COMMIT: a connection left inside a transaction
+                # would refuse every later BEGIN
+                if self._conn.in_transaction:
+                    await self._conn.execute("ROLLBACK")
+                raise
+            finally:
+                try:
+                    _in_transaction.reset(marker)
+                except ValueError:  # exited from another context than it was entered in
+                    _in_transaction.set(None)
 
     async def backup(self, target: str | Path) -> None:
         """Copy the live database with SQLite's online backup API."""
