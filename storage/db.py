@@ -61,9 +61,18 @@ def write_failure(err: BaseException) -> str | None:
 
 
 async def close_all() -> None:
-    """Close every Database still open (last resort for entry points' ``finally``)."""
+    """Close every Database still open (last resort for entry points' ``finally``).
+
+    Each is closed even if closing another failed; the first failure is raised afterwards.
+    """
+    first: BaseException | None = None
     for db in list(_open_databases):
-        await db.close()
+        try:
+            await db.close()
+        except Exception as err:
+            first = first or err
+    if first is not None:
+        raise first
 
 
 class _Reads:

@@ -400,3 +400,31 @@ async def test_a_locked_database_at_start_is_one_line_and_an_exit(tmp_path: Path
         holder.close()
     assert proc.returncode == 1
     assert_one_line(err, "locked", str(db))
+
+
+async def test_sigterm_while_another_process_holds_the_write_lock_mid_run_ends_the_process(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "cli.sqlite3"
+    async with Sandbox() as sb:
+        proc = await start_run(tmp_path, sb.base_url, sb.token)
+        try:
+            await until_polling(sb)
+            holder = sqlite3.connect(db, isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")  # a second process on the same database
+            try:
+                user = sb.user(4444, "Cem")
+                await user.send("/start")  # its handler now waits for the write lock
+                await asyncio.sleep(0.5)
+                proc.send_signal(signal.SIGTERM)
+                _, err = await finish(proc, 30)
+            finally:
+                holder.execute("ROLLBACK")
+                holder.close()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.communicate()
+    assert proc.returncode == 0, err
+    assert err.rstrip().splitlines()[-1].endswith("INFO bot.app: stopped"), err
+    assert "database busy" in err  # the cause is logged for the operator
