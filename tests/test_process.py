@@ -210,6 +210,27 @@ async def test_an_answer_the_locked_database_cannot_take_is_asked_again_and_help
     assert "Question 2 of 9" in second.text and "deaths" in second.text
 
 
+async def test_an_answer_a_read_only_database_cannot_take_is_not_called_saved(
+    env: BotEnv,
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only an immutable file refuses writes on descriptors already open")
+    nfp = await make_nfp(env, 703, "KGZ", "en", name="Aida")
+    first = await env.say(nfp, "/report")
+    assert "New confirmed COVID-19 cases" in first.text
+    await env.quiet(nfp)
+    db = Path(env.config.database)
+    files = [p for p in (db, Path(f"{db}-wal")) if p.exists()]
+    with contextlib.ExitStack() as stack:
+        for path in files:  # the file turns read-only under the running bot
+            stack.enter_context(read_only(path))
+        await nfp.send("1234")
+        sorry = await nfp.next_message(timeout=15)
+    assert "lost" not in sorry.text
+    assert "not saved" in sorry.text and "send it again" in sorry.text
+    assert "Question 2 of 9" not in sorry.text
+
+
 # ------------------------------------------------------------------ item 13
 
 
