@@ -37,6 +37,8 @@ class RunLock:
 
     def acquire(self) -> RunLock:
         """Take the lock or raise :class:`AlreadyRunning` (``OSError`` if it cannot be made)."""
+        if str(self.database) == ":memory:":  # private to this process: nothing to share
+            return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
