@@ -81,8 +81,22 @@ def _file_url(opts: Options) -> str | None:
 
 
 async def open_services(config: Config, clock: Clock, bot_username: str = "") -> Services:
-    """Open the database, migrate it and mirror config into it (regions, countries, admins)."""
+    """Open the database, migrate it and mirror config into it (regions, countries, admins).
+
+    If mirroring fails (a read-only or locked file) the database is closed again before
+    the error goes up: nobody else holds it yet, and its open thread would keep the
+    process alive.
+    """
     db = await Database.open(config.database)
+    try:
+        await _mirror_config(db, config, clock)
+    except BaseException:
+        await db.close()
+        raise
+    return Services(config=config, db=db, clock=clock, bot_username=bot_username)
+
+
+async def _mirror_config(db: Database, config: Config, clock: Clock) -> None:
     now = clock.now()
     async with db.transaction() as tx:
         await regions.sync(
@@ -102,7 +116,6 @@ async def open_services(config: Config, clock: Clock, bot_username: str = "") ->
         for r in config.regions:
             if r.group_chat_id:
                 await regions.set_group_chat(tx, r.key, r.group_chat_id)
-    return Services(config=config, db=db, clock=clock, bot_username=bot_username)
 
 
 async def _post_init(app: Application) -> None:
@@ -161,14 +174,22 @@ async def _post_stop(app: Application) -> None:
             await polling.forget_finished()
         except Exception as err:  # kept rows are only processed (once) at the next start
             log.warning("could not clear the processed updates: %s", err)
+    await stop_background(app)
+
+
+async def stop_background(app: Application) -> None:
+    """Stop the outbox sender and close its Bot; the Bot is closed even if stopping failed."""
     if "outbox" in app.bot_data:
         sender, outbox_bot = app.bot_data.pop("outbox")
-        await sender.stop()
-        await outbox_bot.shutdown()
+        try:
+            await sender.stop()
+        finally:
+            await outbox_bot.shutdown()
 
 
 async def _post_shutdown(app: Application) -> None:
     svc: Services | None = app.bot_data.get("svc")
-    if svc is not None:
-        await svc.db.close()
+    if svc is None:
+        return  # never started: the caller says why in one line, nothing was running
+    await svc.db.close()
     log.info("stopped")

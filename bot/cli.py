@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 if TYPE_CHECKING:  # type-only: keeps `nfpbot --help` from importing config and babel
     from bot.config import Config
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+T = TypeVar("T")
 
 
 def _fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
@@ -72,7 +74,11 @@ def _load_config(path: str | None) -> Config:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    import asyncio  # here, not at the top: `nfpbot --help` stays fast
+    token = os.environ.get("NFPBOT_TOKEN", "").strip()
+    if token:  # whatever the command, no line this process writes may hold the token
+        from bot.logs import guard_output
+
+        guard_output(token)
 
     if args.command == "check-config":
         config = _load_config(args.config)
@@ -83,12 +89,55 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     elif args.command == "migrate":
         config = _load_config(args.config)
-        print(f"{config.database}: schema version {asyncio.run(_migrate(config))}")
+        print(f"{config.database}: schema version {_with_database(config, _migrate(config))}")
     elif args.command == "admin":
         config = _load_config(args.config)
-        asyncio.run(_admin(config, args.admin_command, getattr(args, "user_id", None)))
+        _with_database(config, _admin(config, args.admin_command, getattr(args, "user_id", None)))
     elif args.command == "run":
         _run(args)
+
+
+def database_problem(path: Path, err: BaseException) -> str:
+    """One line for the operator saying what is wrong with the database file, and what to do."""
+    from storage.db import BUSY_TIMEOUT_MS, write_failure
+
+    if path.is_dir():
+        return f"the database {path} is a directory; set `database` (or NFPBOT_DB) to a file"
+    kind = write_failure(err)
+    if kind == "read-only":
+        return (
+            f"the database {path} is read-only: nfpbot must be able to write it "
+            "(and its directory, for the -wal and -shm files)"
+        )
+    if kind == "busy":
+        return (
+            f"the database {path} is locked by another process "
+            f"(waited {BUSY_TIMEOUT_MS / 1000:g} s): {err}"
+        )
+    return f"cannot use the database {path}: {err}"
+
+
+def _with_database(config: Config, work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; whatever happens, every database is closed before exit.
+
+    aiosqlite's worker thread is not a daemon: one connection left open on an error path
+    keeps the process alive forever. A database that cannot be used is one line, exit 1.
+    """
+    import asyncio  # here, not at the top: `nfpbot --help` stays fast
+    import sqlite3
+
+    from storage.db import close_all
+
+    async def guarded() -> T:
+        try:
+            return await work
+        finally:
+            await close_all()
+
+    try:
+        return asyncio.run(guarded())
+    except (sqlite3.Error, OSError) as err:
+        _fail(database_problem(Path(config.database), err))
 
 
 async def _migrate(config: Config) -> int:
@@ -147,6 +196,39 @@ async def _admin(config: Config, action: str, user_id: int | None) -> None:
         await svc.db.close()
 
 
+def check_api_url(url: str) -> str:
+    """The ``--api-url`` as given, or exit 2 with one line saying what is wrong with it.
+
+    Checked before anything is sent: PTB appends ``<token>/<method>`` to this URL, and a
+    URL the HTTP client cannot use comes back inside an error message, token and all.
+    """
+    from urllib.parse import urlsplit
+
+    example = "e.g. http://127.0.0.1:8081/bot"
+    problem = ""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError when out of range or not a number
+    except ValueError as err:
+        parts, port, problem = None, None, f"{err} ({example})"
+    if parts is not None:
+        if parts.scheme not in ("http", "https"):
+            problem = f"must start with http:// or https:// ({example})"
+        elif not parts.hostname:
+            problem = f"has no host name ({example})"
+        elif port == 0:
+            problem = f"port must be 1-65535 ({example})"
+        elif parts.username or parts.password or parts.query or parts.fragment:
+            problem = "must not contain a user name, password, query (?) or fragment (#)"
+        elif not parts.path.endswith("/bot"):
+            problem = (
+                f"must end with /bot: the token and the method name are appended to it ({example})"
+            )
+    if problem:
+        _fail(f"--api-url {url}: {problem}", EXIT_USAGE)
+    return url
+
+
 def _run(args: argparse.Namespace) -> None:
     config = _load_config(args.config)
     token = os.environ.get("NFPBOT_TOKEN", "").strip()
@@ -156,36 +238,100 @@ def _run(args: argparse.Namespace) -> None:
             "export NFPBOT_TOKEN='<the token it gives you>'",
             EXIT_USAGE,
         )
+    api_url = check_api_url(args.api_url) if args.api_url else None
     from bot.logs import setup_logging
 
     setup_logging(config.log_level, token=token)
 
+    from bot.instance import AlreadyRunning, RunLock
+
+    lock = RunLock(config.database)
+    try:
+        lock.acquire()
+    except AlreadyRunning as err:
+        _fail(str(err))
+    except OSError as err:
+        _fail(f"cannot take the lock {lock.path} (one bot per database): {err}")
+    try:
+        failure = _serve(config, token, api_url, args.concurrency)
+    finally:
+        lock.release()
+    if failure:
+        _fail(failure)
+
+
+def _serve(config: Config, token: str, api_url: str | None, concurrency: int | None) -> str:
+    """Poll until stopped; return "" after a clean stop, else the one line saying why not.
+
+    Whatever fails (start-up, polling, shutdown), every task is cancelled and every HTTP
+    session and database connection is closed before this returns, so the process ends.
+    """
     import asyncio
     import logging
     import signal
+    import sqlite3
 
     from telegram import Update
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.app import DEFAULT_CONCURRENCY, Options, build_application, close_requests
+    from bot.app import DEFAULT_CONCURRENCY, Options, build_application
 
     # PTB logs a rejected token with a traceback; the one line below says it better
     logging.getLogger("telegram.ext").addFilter(
         lambda record: not (record.exc_info and isinstance(record.exc_info[1], InvalidToken))
     )
-    options = Options(base_url=args.api_url, concurrency=args.concurrency or DEFAULT_CONCURRENCY)
+    options = Options(base_url=api_url, concurrency=concurrency or DEFAULT_CONCURRENCY)
     app = build_application(config, token, options)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    failure = ""
     try:
+        # initialized here, not by run_polling, whose bootstrap logs a 60-line traceback
+        # before re-raising a start-up failure that is said better in one line
+        loop.run_until_complete(app.initialize())
         app.run_polling(
             allowed_updates=Update.ALL_TYPES,
             stop_signals=(signal.SIGINT, signal.SIGTERM),
             close_loop=False,
         )
-    except (InvalidToken, NetworkError) as err:
-        asyncio.get_event_loop().run_until_complete(close_requests(app))
-        if isinstance(err, InvalidToken):
-            _fail(
-                "Telegram rejected the token in NFPBOT_TOKEN (401 Unauthorized). "
-                "Copy it again from @BotFather."
-            )
-        _fail(f"cannot reach the Bot API at {args.api_url or 'api.telegram.org'}: {err}")
+    except InvalidToken:
+        failure = (
+            "Telegram rejected the token in NFPBOT_TOKEN (401 Unauthorized). "
+            "Copy it again from @BotFather."
+        )
+    except NetworkError as err:
+        failure = f"cannot reach the Bot API at {api_url or 'api.telegram.org'}: {err}"
+    except (sqlite3.Error, OSError) as err:
+        failure = database_problem(Path(config.database), err)
+    except (KeyboardInterrupt, SystemExit):
+        pass  # a signal before polling started: stop like after it
+    except Exception as err:  # a bug: its traceback is logged (redacted), the process ends
+        logging.getLogger("bot.cli").exception("nfpbot stopped on an unexpected error")
+        failure = f"stopped on an unexpected error: {type(err).__name__}: {err}"
+    finally:
+        loop.run_until_complete(_release_everything(app))
+        loop.close()
+    return failure
+
+
+async def _release_everything(app: Any) -> None:
+    """Cancel what is still running, then close HTTP sessions and databases (each guarded)."""
+    import asyncio
+    import contextlib
+    import logging
+
+    from bot.app import close_requests, stop_background
+    from storage.db import close_all
+
+    log = logging.getLogger("bot.cli")
+    current = asyncio.current_task()
+    pending = [t for t in asyncio.all_tasks() if t is not current]
+    for task in pending:
+        task.cancel()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 10)
+    for step in (stop_background(app), close_requests(app), close_all()):
+        try:
+            await step
+        except Exception as err:  # the next step must run, and the process must end
+            log.warning("while shutting down: %s: %s", type(err).__name__, err)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,12 +27,18 @@ from telegram import Bot, Update
 from telegram.ext import BaseUpdateProcessor
 
 from storage import updates as updates_store
-from storage.db import AlreadyProcessed, done_processing, processing_update
+from storage.db import AlreadyProcessed, done_processing, processing_update, write_failure
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 __all__ = ["AlreadyProcessed", "DurablePolling", "PerChatUpdateProcessor"]
+
+log = logging.getLogger(__name__)
+
+# How long keeping a fetched batch may wait for another process's write lock before the
+# batch is processed unkept: well under a reply's patience, above any healthy write.
+INBOX_BUSY_TIMEOUT_MS = 250
 
 
 class DurablePolling:
@@ -74,16 +81,28 @@ class DurablePolling:
             # raising here keeps PTB's offset: the batch is fetched again, not confirmed
             finished = self._processor.take_finished()
             try:
-                async with svc.db.transaction(claim=False) as tx:
+                async with svc.db.transaction(
+                    claim=False, busy_timeout_ms=INBOX_BUSY_TIMEOUT_MS
+                ) as tx:
                     await updates_store.keep(
                         tx,
                         svc.clock.now(),
                         [(u.update_id, json.dumps(u.to_dict())) for u in fresh],
                         finished,
                     )
-            except BaseException:
+            except BaseException as err:
                 self._processor.give_back(finished)
-                raise
+                failure = write_failure(err)
+                if failure is None:
+                    raise
+                # another process holds the database (or it turned read-only): waiting here
+                # would hold up every reply, /help included; processed as fetched instead,
+                # not kept (their effects cannot be stored either, and each handler says so)
+                log.warning(
+                    "database %s: %d fetched update(s) processed without being kept",
+                    failure,
+                    len(fresh),
+                )
         return fresh
 
     async def recover(self, queue: asyncio.Queue[object]) -> int:

@@ -3,17 +3,119 @@
 httpx logs every request URL at INFO, and those URLs contain ``bot<TOKEN>``; PTB may put the
 URL in exception text too. So httpx is held at WARNING and a filter on the handler masks the
 token anywhere in a formatted line, whatever logger it came from.
+
+Logging is not the only way text leaves the process: ``print``, an uncaught exception's
+traceback (main thread or any other), ``warnings``. :func:`guard_output` therefore wraps
+``sys.stdout`` and ``sys.stderr`` themselves, so that every line written through them is
+masked, and installs exception hooks that mask too.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import sys
+import threading
 import time
+import traceback
+from collections.abc import Callable
+from types import TracebackType
 from typing import TextIO
 
 _TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """``text`` with each secret, and anything shaped like a bot token, masked."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "<token>")
+    return _TOKEN_SHAPE.sub("<token>", text)
+
+
+class RedactingStream(io.TextIOBase):
+    """A text stream that masks secrets before passing text on, one whole line at a time.
+
+    Whole lines, so that a secret written in two pieces (``print`` writes its arguments and
+    the newline separately) is still seen, and masked, as one.
+    """
+
+    _HOLD = 64 * 1024  # a line longer than this is passed on in pieces (tail kept back)
+
+    def __init__(self, inner: TextIO, scrub: Callable[[str], str]) -> None:
+        super().__init__()
+        self.inner = inner
+        self._scrub = scrub
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._pending += text
+            if "\n" in self._pending:
+                head, sep, self._pending = self._pending.rpartition("\n")
+                self.inner.write(self._scrub(head + sep))
+            elif len(self._pending) > self._HOLD:
+                head, self._pending = self._pending[:-256], self._pending[-256:]
+                self.inner.write(self._scrub(head))
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._pending:
+                self.inner.write(self._scrub(self._pending))
+                self._pending = ""
+        self.inner.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self.inner.encoding
+
+
+def guard_output(*secrets: str) -> None:
+    """Mask ``secrets`` in everything this process writes to stdout and stderr, on any path.
+
+    Idempotent: a second call adds its secrets to the ones already guarded.
+    """
+    known: list[str] = getattr(guard_output, "secrets", [])
+    known.extend(s for s in secrets if s and s not in known)
+    guard_output.secrets = known  # type: ignore[attr-defined]
+
+    def scrub(text: str) -> str:
+        return redact(text, known)
+
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, RedactingStream):
+            setattr(sys, name, RedactingStream(stream, scrub))
+
+    def excepthook(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
+        text = scrub("".join(traceback.format_exception(kind, value, tb)))
+        (sys.stderr or sys.__stderr__).write(text)  # type: ignore[union-attr]
+
+    def thread_excepthook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:
+            return
+        name = args.thread.name if args.thread is not None else "?"
+        text = "".join(
+            traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)
+        )
+        (sys.stderr or sys.__stderr__).write(scrub(f"Exception in thread {name}:\n{text}"))  # type: ignore[union-attr]
+
+    sys.excepthook = excepthook
+    threading.excepthook = thread_excepthook
 
 
 class RedactingFilter(logging.Filter):
@@ -36,9 +138,7 @@ class RedactingFilter(logging.Filter):
         return True
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "<token>")
-        return _TOKEN_SHAPE.sub("<token>", text)
+        return redact(text, self.secrets)
 
 
 class LineFormatter(logging.Formatter):

@@ -116,11 +116,28 @@ class AiohttpRequest(BaseRequest):
             else:
                 data = params
         try:
-            async with self._session.request(method, url, data=data, timeout=timeout) as resp:
+            # the Bot API never redirects; following one would send the token elsewhere
+            async with self._session.request(
+                method, url, data=data, timeout=timeout, allow_redirects=False
+            ) as resp:
+                if 300 <= resp.status < 400:
+                    raise NetworkError(
+                        f"the server answered with a redirect (HTTP {resp.status}), "
+                        "not as a Bot API server does"
+                    )
                 return resp.status, await resp.read()
         except aiohttp.ConnectionTimeoutError as err:  # no connection: nothing was sent
             raise TimedOut from err
         except TimeoutError as err:  # sent, and no answer in time: it may have been done
             raise AnswerTimedOut from err
         except aiohttp.ClientError as err:
-            raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from err
+            raise NetworkError(f"aiohttp.{err.__class__.__name__}: {_describe(err)}") from err
+
+
+def _describe(err: aiohttp.ClientError) -> str:
+    """The error without the request URL: that URL holds the token (``…/bot<token>/…``)."""
+    if isinstance(err, aiohttp.InvalidURL):
+        return "the Bot API URL is not usable"
+    if isinstance(err, aiohttp.ClientResponseError):
+        return f"HTTP {err.status} {err.message}".strip()
+    return str(err)

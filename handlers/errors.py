@@ -10,6 +10,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from bot.concurrency import AlreadyProcessed
 from bot.context import BotContext
 from handlers.common import reader
+from storage.db import write_failure
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +43,41 @@ async def on_error(update: object, context: BotContext) -> None:
         # the answer was stored before the reply failed: /report shows the next question
         log.warning("could not reply (%s): %s", type(error).__name__, error)
         return
-    log.error(
-        "error while handling update %s",
-        getattr(update, "update_id", None),
-        exc_info=error,
-    )
+    failure = write_failure(error) if error is not None else None
+    if failure is not None:
+        # the transaction was rolled back: nothing of this update was stored
+        log.error(
+            "database %s: could not store update %s (%s: %s)",
+            failure,
+            getattr(update, "update_id", None),
+            type(error).__name__,
+            error,
+        )
+    else:
+        log.error(
+            "error while handling update %s",
+            getattr(update, "update_id", None),
+            exc_info=error,
+        )
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             tr = await reader(update, context)
-            await update.effective_chat.send_message(
-                tr.gettext(
-                    "Sorry, something went wrong on my side. Nothing you sent is lost; "
-                    "please try again in a minute."
+            if failure == "busy":
+                text = tr.gettext(
+                    "Sorry, that was not saved: my database is busy right now. "
+                    "Please send it again in a minute."
                 )
-            )
+            elif failure is not None:
+                text = tr.gettext(
+                    "Sorry, that was not saved: my database cannot store anything at the "
+                    "moment. The secretariat's operator has the cause in the log; please "
+                    "send it again later."
+                )
+            else:
+                text = tr.gettext(
+                    "Sorry, something went wrong on my side and what you just sent may not "
+                    "have been saved. Please send it again in a minute."
+                )
+            await update.effective_chat.send_message(text)
         except Exception:  # the error path must not raise again
             log.exception("could not tell the user about the error")

@@ -1,13 +1,21 @@
-"""The one SQLite connection: pragmas, serialized write transactions, migrations on open.
+"""Two SQLite connections: one for write transactions, one for reads; migrations on open.
 
-aiosqlite runs every call of a connection on one worker thread, so reads never race each
-other; write transactions do (an interleaved ``BEGIN ... COMMIT`` from two coroutines would
+aiosqlite runs every call of a connection on one worker thread. Write transactions on one
+connection would interleave (an interleaved ``BEGIN ... COMMIT`` from two coroutines would
 mix their statements), hence the asyncio lock around each :meth:`Database.transaction`.
+
+Reads outside a transaction go to a second connection: over WAL a reader never waits for a
+writer, so a ``/help`` is not queued behind a ``BEGIN IMMEDIATE`` that is waiting out the
+busy timeout because another process holds the write lock, and such a read only ever sees
+committed data (never another coroutine's half-done transaction). Reads made by the
+coroutine that holds a transaction, even through the :class:`Database`, stay on the write
+connection and see that transaction's own writes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -24,6 +32,52 @@ from storage.timeutil import to_db
 
 Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
+BUSY_TIMEOUT_MS = 5000
+
+# The Database whose write transaction the current task is inside (if any): its reads
+# through the Database then go to the write connection and see the transaction's writes.
+_in_transaction: contextvars.ContextVar[Database | None] = contextvars.ContextVar(
+    "nfpbot_in_transaction", default=None
+)
+# Every Database not yet closed, so that an entry point can close them on any path:
+# aiosqlite's worker threads are not daemons and keep the interpreter alive otherwise.
+_open_databases: set[Database] = set()
+
+
+def write_failure(err: BaseException) -> str | None:
+    """``"busy"``, ``"read-only"`` or ``"unavailable"`` when SQLite could not store
+    something (so nothing of it was stored), else ``None``.
+
+    Lets the error handler tell the user the truth (send it again) and the operator the
+    cause, by SQLite's result code rather than its message text.
+    """
+    code = getattr(err, "sqlite_errorcode", None)
+    if not isinstance(err, sqlite3.DatabaseError) or code is None:
+        return None
+    primary = code & 0xFF
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return "busy"
+    if primary == sqlite3.SQLITE_READONLY:
+        return "read-only"
+    if primary in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN):
+        return "unavailable"
+    return None
+
+
+async def close_all() -> None:
+    """Close every Database still open (last resort for entry points' ``finally``).
+
+    Each is closed even if closing another failed; the first failure is raised afterwards.
+    """
+    first: BaseException | None = None
+    for db in list(_open_databases):
+        try:
+            await db.close()
+        except Exception as err:
+            first = first or err
+    if first is not None:
+        raise first
+
 
 PROCESSED_KEEP = timedelta(days=7)  # Telegram renumbers updates at random after a quiet week
 _PRUNE_EVERY = 256  # update ids: prune the processed-updates table about this often
@@ -73,13 +127,16 @@ class _Reads:
 
     _conn: aiosqlite.Connection
 
+    def _read_conn(self) -> aiosqlite.Connection:
+        return self._conn
+
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         # one hop to aiosqlite's thread instead of three (execute, fetch, close)
-        return list(await self._conn.execute_fetchall(sql, params))
+        return list(await self._read_conn().execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -87,40 +144,70 @@ class _Reads:
 
 
 class Database(_Reads):
-    """A single aiosqlite connection with explicit transactions.
+    """A write connection with explicit transactions and a read connection beside it.
 
     Named query functions in the ``storage`` modules take a ``Database`` (for reads) or a
     :class:`Tx` (inside :meth:`transaction`) and are the only place SQL is written.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, path: Path, reader: aiosqlite.Connection | None = None
+    ) -> None:
         self._conn = conn
+        self._reader = reader
         self.path = path
         self._write_lock = asyncio.Lock()
+        _open_databases.add(self)
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
-        """Open (creating if needed) the database file and bring its schema up to date."""
+        """Open (creating if needed) the database file and bring its schema up to date.
+
+        On any failure every connection opened so far is closed again (a leaked aiosqlite
+        thread would keep the process from ever exiting).
+        """
         path = Path(path)
-        if str(path) != ":memory:":
+        memory = str(path) == ":memory:"
+        if not memory:
+            if path.is_dir():
+                raise sqlite3.OperationalError(f"{path} is a directory, not a database file")
             path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(str(path), isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.execute("PRAGMA synchronous=NORMAL")
         db = cls(conn, path)
-        if migrate:
-            try:
+        try:
+            conn.row_factory = sqlite3.Row
+            await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            if migrate:
                 await db.migrate()
-            except BaseException:
-                await conn.close()
-                raise
+            if not memory:  # an in-memory database is private to its one connection
+                reader = await aiosqlite.connect(str(path), isolation_level=None)
+                db._reader = reader
+                reader.row_factory = sqlite3.Row
+                await reader.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                await reader.execute("PRAGMA foreign_keys=ON")
+                await reader.execute("PRAGMA query_only=ON")
+        except BaseException:
+            await db.close()
+            raise
         return db
 
+    def _read_conn(self) -> aiosqlite.Connection:
+        if self._reader is None or _in_transaction.get() is self:
+            return self._conn
+        return self._reader
+
     async def close(self) -> None:
-        await self._conn.close()
+        """Close both connections, the second even when closing the first fails."""
+        _open_databases.discard(self)
+        reader, self._reader = self._reader, None
+        try:
+            await self._conn.close()
+        finally:
+            if reader is not None:
+                await reader.close()
 
     async def migrate(self, target: int | None = None) -> int:
         """Apply pending migrations (each in its own transaction); return the new version."""
@@ -133,7 +220,9 @@ class Database(_Reads):
         return int(row[0])
 
     @asynccontextmanager
-    async def transaction(self, *, claim: bool = True) -> AsyncIterator[Tx]:
+    async def transaction(
+        self, *, claim: bool = True, busy_timeout_ms: int | None = None
+    ) -> AsyncIterator[Tx]:
         """``BEGIN IMMEDIATE`` … ``COMMIT`` under the write lock; rolls back on any error.
 
         Inside the processing of a Telegram update (:func:`processing_update`), the first
@@ -142,24 +231,88 @@ class Database(_Reads):
         again after a lost confirmation) and :class:`AlreadyProcessed` is raised before
         anything is written. ``claim=False`` is for writes that are idempotent by nature
         (an upsert of who someone is) and may precede the update's real effect: they must
-        not mark the update done before that effect is committed.
+        not mark the update done before that effect is committed. ``busy_timeout_ms``
+        waits less than :data:`BUSY_TIMEOUT_MS` for another process's write lock, for a
+        write that has something better to do than wait (the update inbox).
         """
         mark = _current_update.get()
         claim = claim and mark is not None and mark.state == "new"
-        async with self._write_lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+        await self._lock_write(busy_timeout_ms)
+        try:
+            await self._begin(busy_timeout_ms)
+            marker = _in_transaction.set(self)
             try:
                 if claim:
                     assert mark is not None
                     await self._claim(mark)
                 yield Tx(self._conn)
+                await self._conn.execute("COMMIT")
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                # also after a failed COMMIT: a connection left inside a transaction
+                # would refuse every later BEGIN
+                if self._conn.in_transaction:
+                    await self._conn.execute("ROLLBACK")
                 if claim and mark is not None and mark.state == "claimed":
                     mark.state = "new"  # nothing was committed: the next transaction claims
                 raise
-            else:
-                await self._conn.execute("COMMIT")
+            finally:
+                try:
+                    _in_transaction.reset(marker)
+                except ValueError:  # exited from another context than it was entered in
+                    _in_transaction.set(None)
+        finally:
+            self._write_lock.release()
+
+    async def _lock_write(self, busy_timeout_ms: int | None) -> None:
+        """Take this process's write lock; with ``busy_timeout_ms``, give up as SQLite would.
+
+        A transaction of this process may itself be waiting out the busy timeout for
+        another process's lock: a caller that must not wait that long fails as "busy".
+        """
+        if busy_timeout_ms is None:
+            await self._write_lock.acquire()
+            return
+        # not asyncio.wait_for: on 3.11 it can lose a lock acquired just as it times out
+        acquire = asyncio.ensure_future(self._write_lock.acquire())
+        try:
+            await asyncio.wait({acquire}, timeout=busy_timeout_ms / 1000)
+        except BaseException:  # cancelled while waiting: never keep a lock nobody releases
+            acquire.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await acquire
+            if not acquire.cancelled():
+                self._write_lock.release()
+            raise
+        if not acquire.done():
+            acquire.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await acquire  # either held after all, or cancelled
+        if acquire.cancelled():
+            busy = sqlite3.OperationalError("database is locked (by this process's writer)")
+            busy.sqlite_errorcode = sqlite3.SQLITE_BUSY
+            raise busy
+
+    async def _begin(self, busy_timeout_ms: int | None) -> None:
+        """``BEGIN IMMEDIATE``, safe against cancellation.
+
+        The statement runs on aiosqlite's thread, possibly waiting out the busy timeout; a
+        task cancelled meanwhile (a stop) must not leave the connection inside a
+        transaction nobody will end, so the BEGIN is awaited to its end and undone.
+        """
+        if busy_timeout_ms is not None:
+            await self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        begin = asyncio.ensure_future(self._conn.execute("BEGIN IMMEDIATE"))
+        try:
+            await asyncio.shield(begin)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await begin
+                await self._conn.execute("ROLLBACK")
+            raise
+        finally:
+            if busy_timeout_ms is not None:
+                with contextlib.suppress(Exception):
+                    await self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     async def _claim(self, mark: UpdateMark) -> None:
         now = datetime.now(UTC)  # real time: what matters is Telegram's renumbering
