@@ -171,6 +171,15 @@ class Sandbox:
         return self._updates.put(update)
 
     @property
+    def polls_started(self) -> int:
+        """getUpdates calls received so far, counted on arrival (a held poll counts at once).
+
+        Recorded calls appear in ``calls`` only when answered, which for a long poll can be
+        its whole timeout later; this tells a test the moment a (re)started bot polls.
+        """
+        return self._poll_generation
+
+    @property
     def pending_updates(self) -> int:
         """Updates queued and not yet confirmed by a getUpdates offset."""
         return self._updates.pending
