@@ -308,6 +308,9 @@ class Person:
     async def answer(self, seen: Seen) -> None:
         assert seen.key is not None
         q = self.questions[self.answers.index[seen.key]]
+        # once confirmed, a report is only ever edited from its review (its question screens
+        # may have lost their "Back to the summary" button to a removed keyboard)
+        edit = seen.edit or any(h.kind == "confirmed" for h in self.history)
         if q.type == "multi":
             if self.multi_seq is None:
                 self.seq += 1
@@ -319,20 +322,20 @@ class Person:
                 if ticked != (o.key in target):
                     button = ("✅ " if ticked else "▫️ ") + o.label["en"]
                     what = f"toggle {o.key}"
-                    await self._press(seen, button, "other", q.key, seq, seen.edit, what)
+                    await self._press(seen, button, "other", q.key, seq, edit, what)
                     return
             if "Done" in seen.msg.button_texts():
                 self.multi_seq = None
             what = f"Done {sorted(target)}"
-            await self._press(seen, "Done", "answer", q.key, seq, seen.edit, what)
+            await self._press(seen, "Done", "answer", q.key, seq, edit, what)
             return
         self.seq += 1
         value = self.answers.value(self.nfp, q.key, self.seq)
         if q.type == "choice":
             label = q.option(value).label["en"]
-            await self._press(seen, label, "answer", q.key, self.seq, seen.edit, repr(value))
+            await self._press(seen, label, "answer", q.key, self.seq, edit, repr(value))
         else:
-            self._record("answer", q.key, self.seq, seen.edit, repr(value))
+            self._record("answer", q.key, self.seq, edit, repr(value))
             await self.user.send(str(value))
 
     async def _press(
