@@ -98,6 +98,7 @@ class Input:
     cursor: int  # index in the person's screen history when it was sent
     round: int
     what: str
+    at: float = field(default_factory=time.monotonic)
     acked: bool = False
     version: int = 0
 
@@ -392,6 +393,7 @@ class BotProcess:
         self.proc: asyncio.subprocess.Process | None = None
         self.starts = 0
         self.kills = 0
+        self.killed_at: list[float] = []
 
     def log_path(self, n: int) -> Path:
         return self.tmp_path / f"bot-{n:02d}.log"
@@ -430,6 +432,7 @@ class BotProcess:
         self.proc.send_signal(signal.SIGKILL)
         await self.proc.wait()
         self.kills += 1
+        self.killed_at.append(time.monotonic())
 
     async def stop(self) -> int:
         assert self.proc is not None
@@ -485,7 +488,7 @@ def read_db(db: Path) -> dict[str, Any]:
     return {"reports": reports, "answers": answers, "versions": versions, "sessions": sessions}
 
 
-def check_person(p: Person, state: dict[str, Any]) -> list[str]:
+def check_person(p: Person, state: dict[str, Any], sb: Sandbox, bot: BotProcess) -> list[str]:
     problems: list[str] = []
     a = p.answers
     report = state["reports"].get(p.iso3)
@@ -550,7 +553,10 @@ def check_person(p: Person, state: dict[str, Any]) -> list[str]:
             and newest.kind == "confirmed"
             and newest.version == report["version"]
         ):
-            problems.append(f"{p}: the database holds {expected}, the newest screen is {seen}")
+            problems.append(
+                f"{p}: the database holds {expected}, the newest screen is {seen}"
+                + _since_last_input(p, sb, bot)
+            )
     else:
         step = session["step"]
         if step in ("review", "warnings"):
@@ -560,9 +566,26 @@ def check_person(p: Person, state: dict[str, Any]) -> list[str]:
         if not ok:
             problems.append(
                 f"{p}: left without the next question: the database's current step is "
-                f"{step!r}, the newest screen is {seen}"
+                f"{step!r}, the newest screen is {seen}" + _since_last_input(p, sb, bot)
             )
     return problems
+
+
+def _since_last_input(p: Person, sb: Sandbox, bot: BotProcess) -> str:
+    """What happened after the person's last input: kills, and the bot's calls to the chat."""
+    if not p.inputs:
+        return ""
+    last = p.inputs[-1]
+    kills = [f"{t - last.at:+.2f} s" for t in bot.killed_at if t >= last.at]
+    calls = [
+        f"{c.method} {c.status or 'dropped'} at {c.at - last.at:+.2f} s"
+        for c in sb.calls_to(chat_id=p.user.id)
+        if c.at >= last.at
+    ]
+    return (
+        f"; after its last input ({last.kind} {last.what}, round {last.round}) the bot was "
+        f"killed at {kills[:2] or 'no time'} and called this chat: {calls or 'never'}"
+    )
 
 
 def _describe_seen(seen: Seen) -> str:
@@ -650,7 +673,7 @@ async def _rounds(tmp_path: Path) -> None:
         for p in people:
             p.settle_acks()
         state = read_db(db)
-        problems = [msg for p in people for msg in check_person(p, state)]
+        problems = [msg for p in people for msg in check_person(p, state, sb, bot)]
         if code != 0:
             problems.append(f"the final clean run exited {code}")
         if unsettled:
