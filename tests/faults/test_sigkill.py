@@ -2,7 +2,8 @@
 
 The bot is the installed ``nfpbot run`` console script, a subprocess on a real SQLite file;
 the sandbox (in this process) drops some getUpdates confirmations, so updates the bot already
-fetched are delivered again with the same update_id, and refuses some replies with 429/5xx.
+fetched are delivered again with the same update_id, and refuses some replies with 429/5xx
+(on top of its Telegram flood limits, which the backlog after each restart also runs into).
 Six simulated NFPs, starting at seeded random times, behave like people: each reads the
 newest screen the bot showed, answers the question on it (typed numbers and texts, choice and
 multi-choice buttons), confirms the review, then amends (edits a figure on the review and
