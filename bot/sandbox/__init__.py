@@ -6,8 +6,18 @@ keyboards, flood control), records every call and simulates users and groups.
 """
 
 from .errors import SandboxError
+from .faults import RandomFaults
 from .server import Call, Sandbox
 from .store import SentMessage
 from .users import SimGroup, SimUser, make_png
 
-__all__ = ["Call", "Sandbox", "SandboxError", "SentMessage", "SimGroup", "SimUser", "make_png"]
+__all__ = [
+    "Call",
+    "RandomFaults",
+    "Sandbox",
+    "SandboxError",
+    "SentMessage",
+    "SimGroup",
+    "SimUser",
+    "make_png",
+]

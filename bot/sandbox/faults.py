@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+from collections import Counter
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
@@ -94,3 +96,67 @@ class FaultList:
 
     def __len__(self) -> int:
         return len(self._faults)
+
+
+# The calls a bot makes in answer to a user: what a flaky network or a busy Telegram refuses.
+REPLY_METHODS = frozenset(
+    {
+        "sendmessage",
+        "editmessagetext",
+        "editmessagereplymarkup",
+        "answercallbackquery",
+        "deletemessage",
+        "sendphoto",
+        "senddocument",
+        "sendmediagroup",
+    }
+)
+
+
+@dataclass
+class RandomFaults:
+    """Seeded random faults for soak and crash tests: the same seed, the same sequence of draws.
+
+    ``error_rate`` of the calls to ``methods`` are refused with one of ``statuses`` (429
+    carries ``retry_after``), as Telegram does under load or in an outage; the refusal comes
+    before any effect, so the message was not sent. ``unconfirmed_rate`` of the getUpdates
+    calls that would confirm updates (their offset is past a queued update) leave them queued
+    instead: the queue behaves as if that confirming call had never reached Telegram, so the
+    updates come back with their update_ids on the next getUpdates — which is what Telegram
+    does when a bot fetched updates and died before its next call carried the offset.
+
+    Each kind of fault draws from its own stream, so changing one rate leaves the other's
+    sequence as it was.
+    """
+
+    seed: int
+    error_rate: float = 0.0
+    unconfirmed_rate: float = 0.0
+    methods: frozenset[str] = REPLY_METHODS
+    statuses: tuple[int, ...] = (429, 500, 502)
+    retry_after: int = 1
+    injected: Counter[tuple[str, int]] = field(default_factory=Counter)
+    unconfirmed: int = 0
+
+    def __post_init__(self) -> None:
+        self.methods = frozenset(m.lower() for m in self.methods)
+        self._errors = random.Random(f"{self.seed}:errors")
+        self._confirms = random.Random(f"{self.seed}:confirms")
+
+    def take(self, method: str, chat_id: Any) -> Fault | None:
+        """A fault for this call, or None; getUpdates is never refused here."""
+        if self.error_rate <= 0 or method.lower() not in self.methods:
+            return None
+        if self._errors.random() >= self.error_rate:
+            return None
+        status = self._errors.choice(self.statuses)
+        self.injected[(method, status)] += 1
+        retry = self.retry_after if status == 429 else None
+        return Fault(method, status, None, retry, 1, 0.0, False, chat_id)
+
+    def keep_unconfirmed(self) -> bool:
+        """Whether this confirming getUpdates call is lost (drawn only for such calls)."""
+        if self.unconfirmed_rate <= 0 or self._confirms.random() >= self.unconfirmed_rate:
+            return False
+        self.unconfirmed += 1
+        return True

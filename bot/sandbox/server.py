@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from .errors import SandboxError
-from .faults import Fault, FaultList
+from .faults import Fault, FaultList, RandomFaults
 from .limits import MAX_UPLOAD_BYTES, RateLimiter
 from .methods import BotApi
 from .spec import Upload, load_spec
@@ -88,6 +88,9 @@ class Sandbox:
         self.enforce_rate_limits = enforce_rate_limits
         self.limiter = RateLimiter(private_chat_per_second=private_chat_per_second)
         self.faults = FaultList()
+        # seeded random faults on top of the armed ones (None: off); see RandomFaults
+        self.chaos: RandomFaults | None = None
+        self._lost_confirmations = 0
         self.files = FileStore()
         self.api = BotApi(self)
         self.calls: list[Call] = []
@@ -185,6 +188,15 @@ class Sandbox:
         return self._updates.last_id
 
     @property
+    def polls_started(self) -> int:
+        """getUpdates calls received so far, counted on arrival (a held poll counts at once).
+
+        Recorded calls appear in ``calls`` only when answered, which for a long poll can be
+        its whole timeout later; this tells a test the moment a (re)started bot polls.
+        """
+        return self._poll_generation
+
+    @property
     def pending_updates(self) -> int:
         """Updates queued and not yet confirmed by a getUpdates offset."""
         return self._updates.pending
@@ -230,6 +242,21 @@ class Sandbox:
         self.faults.add(
             Fault(method, status, description, retry_after, times, delay, drop, chat_id)
         )
+
+    def lose_confirmations(self, times: int = 1) -> None:
+        """The next ``times`` getUpdates calls that would confirm updates leave them queued.
+
+        As if those calls had never reached Telegram: the updates they would have confirmed
+        are delivered again, same update_id, on the following getUpdates. This is how a bot
+        that died between fetching updates and its next getUpdates sees them after a restart.
+        """
+        self._lost_confirmations += times
+
+    def _confirmation_lost(self) -> bool:
+        if self._lost_confirmations > 0:
+            self._lost_confirmations -= 1
+            return True
+        return self.chaos is not None and self.chaos.keep_unconfirmed()
 
     def user(
         self,
@@ -516,6 +543,8 @@ class Sandbox:
                 raw, uploads = await _read_params(request)
                 chat_id = _chat_id_of(raw)
                 fault = self.faults.take(name, chat_id)
+                if fault is None and self.chaos is not None:
+                    fault = self.chaos.take(name, chat_id)
                 if self.rtt > 0:
                     await asyncio.sleep(self.rtt / 2)
                 if fault is not None and fault.drop:
@@ -582,7 +611,11 @@ class Sandbox:
         self._poll_generation += 1
         generation = self._poll_generation
         self._updates.changed.notify()  # an older held poll must now answer 409
-        self._updates.confirm(params.get("offset"))
+        offset = params.get("offset")
+        if self._updates.would_confirm(offset) and self._confirmation_lost():
+            log.debug("sandbox: getUpdates offset %s not applied (confirmation lost)", offset)
+        else:
+            self._updates.confirm(offset)
         self._updates.set_allowed(params.get("allowed_updates"))
         limit = min(max(params.get("limit") or 100, 1), 100)
         timeout = min(max(params.get("timeout") or 0, 0), _MAX_POLL_TIMEOUT)

@@ -275,6 +275,14 @@ class UpdateQueue:
         else:
             self._items = [q for q in self._items if q.update_id >= offset]
 
+    def would_confirm(self, offset: int | None) -> bool:
+        """Whether ``confirm(offset)`` would forget at least one queued update."""
+        if offset is None or offset == 0:
+            return False
+        if offset < 0:
+            return len(self._items) > -offset
+        return any(q.update_id < offset for q in self._items)
+
     def set_allowed(self, allowed: list[str] | None) -> None:
         """allowed_updates persists until changed; an empty list means the default set."""
         if allowed is not None:

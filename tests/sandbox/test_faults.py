@@ -169,3 +169,61 @@ async def test_long_poll_holds_until_update_and_conflicts(bot: Bot, sb: Sandbox,
         await bot.set_webhook("http://example.org/hook")
     assert await bot.delete_webhook(drop_pending_updates=True)
     assert await bot.get_updates(timeout=0) == ()
+
+
+async def test_a_lost_confirmation_redelivers_the_same_updates(bot: Bot, sb: Sandbox, ann) -> None:
+    await ann.send("one")
+    await ann.send("two")
+    first = await bot.get_updates(timeout=0)
+    assert [u.message.text for u in first] == ["one", "two"]
+    sb.lose_confirmations(1)
+    # the call carrying the offset "never arrived": both come back, same update_ids
+    again = await bot.get_updates(offset=first[-1].update_id + 1, timeout=0)
+    assert [u.update_id for u in again] == [u.update_id for u in first]
+    assert await bot.get_updates(offset=first[-1].update_id + 1, timeout=0) == ()
+    # a call that confirms nothing does not use up a lost confirmation
+    sb.lose_confirmations(1)
+    assert await bot.get_updates(offset=first[-1].update_id + 1, timeout=0) == ()
+    await ann.send("three")
+    third = await bot.get_updates(timeout=0)
+    assert [u.message.text for u in third] == ["three"]
+    assert len(await bot.get_updates(offset=third[-1].update_id + 1, timeout=0)) == 1
+    assert sb.pending_updates == 1
+
+
+async def test_random_faults_are_seeded_and_spare_get_updates(sb: Sandbox, ann) -> None:
+    from bot.sandbox import RandomFaults
+
+    sb.enforce_rate_limits = False  # only the injected 429s here
+
+    async def run(seed: int) -> list[int]:
+        sb.chaos = RandomFaults(seed, error_rate=0.3, statuses=(429, 502), retry_after=2)
+        statuses = []
+        async with Bot(sb.token, base_url=sb.base_url) as b:
+            for i in range(40):
+                try:
+                    await b.send_message(USER, f"m{i}")
+                    statuses.append(200)
+                except RetryAfter as err:
+                    assert _seconds(err.retry_after) == 2
+                    statuses.append(429)
+                except NetworkError:
+                    statuses.append(502)
+            await ann.send("poll me")
+            updates = await b.get_updates(timeout=0)  # never refused
+            assert updates[-1].message.text == "poll me"
+            await b.get_updates(offset=updates[-1].update_id + 1, timeout=0)
+            await b.get_me()  # not a reply method
+        assert sum(sb.chaos.injected.values()) == sum(s != 200 for s in statuses)
+        return statuses
+
+    first = await run(7)
+    assert await run(7) == first
+    assert {429, 502} <= set(first) and 5 <= first.count(200) <= 38
+    assert await run(8) != first
+    sb.chaos = RandomFaults(1, unconfirmed_rate=1.0)
+    await ann.send("again")
+    async with Bot(sb.token, base_url=sb.base_url) as b:
+        ids = [u.update_id for u in await b.get_updates(timeout=0)]
+        assert [u.update_id for u in await b.get_updates(offset=ids[-1] + 1, timeout=0)] == ids
+    assert sb.chaos.unconfirmed == 1
