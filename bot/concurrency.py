@@ -110,7 +110,7 @@ class DurablePolling:
         svc = self._services()
         if svc is None:
             return 0
-        kept = await updates_store.unprocessed(svc.db)
+        kept = await updates_store.unfinished(svc.db)
         for update_id, payload in kept:
             self._recovered.add(update_id)  # Telegram may deliver it too: processed once
             await queue.put(Update.de_json(json.loads(payload), self._bot))

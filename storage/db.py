@@ -325,8 +325,9 @@ class Database(_Reads):
             mark.state = "duplicate"
             raise AlreadyProcessed(mark.update_id)
         mark.state = "claimed"
-        # processed now: no longer waiting in the inbox for a restart (storage.updates)
-        await self._conn.execute("DELETE FROM update_inbox WHERE update_id = ?", (mark.update_id,))
+        # the update stays in the inbox (storage.updates) until it is processed to the end:
+        # a crash between this commit and the reply replays it at the next start, where
+        # AlreadyProcessed re-shows the person's screen instead of applying it again
         if mark.update_id % _PRUNE_EVERY == 0:
             before = to_db(now - PROCESSED_KEEP)
             await self._conn.execute("DELETE FROM processed_updates WHERE at < ?", (before,))

@@ -86,3 +86,56 @@ async def test_an_answer_confirmed_then_lost_in_a_kill_is_processed_at_the_next_
         assert await store.answers(db, row["id"]) == {"new_cases": 1111}  # once, on its own
     finally:
         await db.close()
+
+
+async def test_a_kill_after_the_answer_was_stored_but_before_its_reply_still_shows_the_next(
+    tmp_path: Path,
+) -> None:
+    """The answer is committed, the reply to it is in flight, the process dies.
+
+    Telegram has been told the update was received (the next poll confirmed it), so it
+    never comes again: what the bot kept must still bring the person their next question.
+    """
+    db_path = tmp_path / "cli.sqlite3"
+    await _seed(db_path)
+    async with Sandbox() as sb:
+        user = sb.user(NFP, "Aibek")
+        proc = await start_bot(tmp_path, sb, sb.token)
+        try:
+            for _ in range(200):  # until the bot polls
+                if sb.calls_to("getUpdates"):
+                    break
+                await asyncio.sleep(0.05)
+            await user.send("/report")
+            assert "Question 1 of 9" in (await _question(user)).text
+            await sb.settle()
+            # the reply to the answer hangs and would never reach the person
+            sb.inject("sendMessage", delay=30, drop=True, chat_id=NFP)
+            await user.send("2222")
+            db = await Database.open(db_path, migrate=False)
+            try:
+                for _ in range(200):  # until the answer is stored and Telegram forgot it
+                    stored = await db.fetchval("SELECT count(*) FROM answers")
+                    if stored and sb.pending_updates == 0:
+                        break
+                    await asyncio.sleep(0.05)
+            finally:
+                await db.close()
+            assert stored == 1 and sb.pending_updates == 0
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            await asyncio.wait_for(proc.communicate(), 30)
+        user.drain()
+        sb.faults.clear()
+        proc = await start_bot(tmp_path, sb, sb.token)
+        try:
+            assert "Question 2 of 9" in (await _question(user)).text  # without a nudge
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.communicate(), 30)
+    db = await Database.open(db_path)
+    try:
+        [row] = await db.fetchall("SELECT id FROM reports WHERE iso3 = 'KGZ'")
+        assert await store.answers(db, row["id"]) == {"new_cases": 2222}  # once, on its own
+    finally:
+        await db.close()

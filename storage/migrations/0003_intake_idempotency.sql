@@ -29,8 +29,9 @@ ALTER TABLE report_versions ADD COLUMN questionnaire_version INTEGER;
 
 -- Updates fetched from Telegram, kept before getUpdates confirms them (PTB confirms a batch
 -- with its very next poll, before processing it): one confirmed and then lost in a crash
--- is processed at the next start. A row goes when its update's effect is committed (with
--- the processed_updates row) or once it was processed without one.
+-- is processed at the next start. A row goes once its update was processed to the end
+-- (reply included); one whose effect was committed but whose reply died with the process
+-- is replayed at the start, recognised as processed, and the person re-shown their screen.
 CREATE TABLE update_inbox (
     update_id INTEGER PRIMARY KEY,
     payload   TEXT NOT NULL,                       -- the update as JSON
