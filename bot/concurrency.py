@@ -110,11 +110,18 @@ class DurablePolling:
         svc = self._services()
         if svc is None:
             return 0
-        kept = await updates_store.unfinished(svc.db)
-        for update_id, payload in kept:
+        kept = [
+            (update_id, Update.de_json(json.loads(payload), self._bot), applied)
+            for update_id, payload, applied in await updates_store.unfinished(svc.db)
+        ]
+        # an applied update is replayed only to re-show its chat's screen: once per chat does
+        last_applied = {_chat_key(u): i for i, u, applied in kept if applied}
+        replay = [u for i, u, applied in kept if not applied or last_applied.get(_chat_key(u)) == i]
+        for update_id, _, _ in kept:
             self._recovered.add(update_id)  # Telegram may deliver it too: processed once
-            await queue.put(Update.de_json(json.loads(payload), self._bot))
-        return len(kept)
+        for update in replay:
+            await queue.put(update)
+        return len(replay)
 
     async def forget_finished(self) -> None:
         """At a clean stop: the processed updates leave the inbox."""

@@ -60,6 +60,32 @@ def hook(name: str) -> Callable[[FailureHook], FailureHook]:
     return register
 
 
+ValidityCheck = Callable[["Tx", "Services", dict[str, Any]], Awaitable[bool]]
+_CONDITIONS: dict[str, ValidityCheck] = {}
+
+
+def condition(name: str) -> Callable[[ValidityCheck], ValidityCheck]:
+    """Register a domain check that a row naming ``name`` in ``valid_while`` still applies."""
+
+    def register(fn: ValidityCheck) -> ValidityCheck:
+        _CONDITIONS[name] = fn
+        return fn
+
+    return register
+
+
+async def still_valid(tx: Tx, svc: Services, item: OutboxItem) -> bool:
+    """Whether the row may go now (rows without a condition always may)."""
+    spec = item.valid_while
+    if not spec:
+        return True
+    fn = _CONDITIONS.get(str(spec.get("hook")))
+    if fn is None:
+        log.error("outbox: #%d names an unknown condition %r; sent", item.id, spec.get("hook"))
+        return True
+    return await fn(tx, svc, dict(spec.get("args") or {}))
+
+
 def reason_text(lang: str | None, failure: Failure) -> str:
     """Why it was not delivered, in the reader's language."""
     tr = translator(lang)

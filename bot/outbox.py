@@ -350,6 +350,12 @@ class OutboxSender:
     async def _send_one(self, item: OutboxItem) -> _Outcome:
         """Claim, send, and record the outcome; the outcome is kept until it is recorded."""
         async with self._svc.db.transaction() as tx:
+            if not await delivery.still_valid(tx, self._svc, item):
+                await store.mark_superseded(tx, item.id, "no longer applies")
+                log.info(
+                    "outbox: #%d (%s) superseded before its turn; not sent", item.id, item.kind
+                )
+                return _Outcome.DONE
             if not await store.mark_sending(tx, item.id):
                 return _Outcome.DONE
         verdict = await self._attempt(item)

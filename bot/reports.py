@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot import cycle
+from bot import cycle, delivery
 from bot.config import Question, Questionnaire, Region
 from bot.i18n import translator
 from bot.people import log_refusal
@@ -348,10 +348,20 @@ async def show_later(
                 kind="screen",
                 text=piece,
                 buttons=buttons if last else None,
+                valid_while={"hook": "screen_current", "args": {"tg_id": tg_id, "nonce": nonce}},
             )
         outbox_id = await store.outbox_id_of(tx, key)
         await store.record_shown(tx, tg_id, nonce, outbox_id=outbox_id, keyboard=bool(buttons))
     svc.wake_outbox()
+
+
+@delivery.condition("screen_current")
+async def _screen_still_current(tx: Tx, svc: Services, args: dict[str, Any]) -> bool:
+    """A screen waiting in the outbox goes only while the person is still at it: one that
+    arrived after they had moved on (answered it on a re-shown copy) would offer buttons
+    that can only be refused."""
+    session = await store.session(tx, int(args["tg_id"]))
+    return session is not None and session.nonce == int(args["nonce"])
 
 
 def _expects_text(q: Questionnaire, step: str) -> bool:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from telegram import Update
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot import followups, reports
 from bot.callbacks import OpenReport, PickCountry, ReportButton, TakeOver
@@ -238,7 +238,10 @@ async def already_processed(update: Update, context: BotContext) -> None:
     """
     user = update.effective_user
     if update.callback_query is not None:
-        await answer_query(update)
+        try:
+            await answer_query(update)
+        except TelegramError as err:  # cosmetic (the spinner): never keeps the screen away
+            log.info("could not answer a re-delivered button press: %s", err)
     if user is None or update.effective_chat is None or update.effective_chat.type != "private":
         return
     tr = await reader(update, context)

@@ -65,6 +65,11 @@ class OutboxItem:
         return self.payload.get("on_failure")
 
     @property
+    def valid_while(self) -> dict[str, Any] | None:
+        """A condition (``hook``/``args``) that must still hold when the row's turn comes."""
+        return self.payload.get("valid_while")
+
+    @property
     def buttons(self) -> list[list[tuple[str, str]]]:
         """Rows of (label, callback_data); JSON turned the tuples into lists."""
         return [[(str(b[0]), str(b[1])) for b in row] for row in self.payload.get("buttons") or []]
@@ -109,11 +114,15 @@ async def enqueue(
     parse_mode: str | None = "HTML",
     not_before: datetime | None = None,
     on_failure: dict[str, Any] | None = None,
+    valid_while: dict[str, Any] | None = None,
 ) -> bool:
     """Queue one message; False if ``dedup_key`` was queued before (then nothing changes).
 
     ``on_failure`` (JSON-able, see :attr:`OutboxItem.on_failure`) travels with the row so the
     sender can tell the person who caused it, and run the cause's hook, if it never arrives.
+    ``valid_while`` names a condition checked just before sending (e.g. a questionnaire
+    screen is sent only while it is still the person's current one): a row whose moment has
+    passed is dropped as superseded instead of arriving out of date.
     """
     _check(text, buttons)
     payload: dict[str, Any] = {"text": text, "parse_mode": parse_mode}
@@ -121,6 +130,8 @@ async def enqueue(
         payload["buttons"] = [[[label, data] for label, data in row] for row in buttons]
     if on_failure:
         payload["on_failure"] = on_failure
+    if valid_while:
+        payload["valid_while"] = valid_while
     n = await tx.execute_rowcount(
         "INSERT INTO outbox (dedup_key, chat_id, kind, payload, created_at, not_before)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedup_key) DO NOTHING",
@@ -215,6 +226,14 @@ async def by_dedup_prefix(db: Database | Tx, prefix: str) -> list[OutboxItem]:
         (len(prefix), prefix),
     )
     return [_item(r) for r in rows]
+
+
+async def mark_superseded(tx: Tx, item_id: int, reason: str) -> None:
+    """Not sent, on purpose: what it said no longer applies (kept, ``failed``, for the record)."""
+    await tx.execute(
+        "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?",
+        (f"superseded: {reason}", item_id),
+    )
 
 
 async def mark_failed(tx: Tx, item_id: int, error: str) -> None:

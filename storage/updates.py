@@ -25,12 +25,17 @@ async def forget(tx: Tx, update_ids: Iterable[int]) -> None:
     await tx.executemany("DELETE FROM update_inbox WHERE update_id = ?", [(u,) for u in update_ids])
 
 
-async def unfinished(db: Database | Tx) -> list[tuple[int, str]]:
-    """Updates fetched and not processed to the end (a crash came in between), in order.
+async def unfinished(db: Database | Tx) -> list[tuple[int, str, bool]]:
+    """Updates fetched and not processed to the end (a crash came in between), in order,
+    each with whether its effect was already committed (``processed_updates``).
 
     Those whose effect was committed are included: their reply may have died with the
     process, and replaying them (recognised as already processed) shows the person where
     they stand; nothing is applied twice.
     """
-    rows = await db.fetchall("SELECT update_id, payload FROM update_inbox ORDER BY update_id")
-    return [(int(r[0]), str(r[1])) for r in rows]
+    rows = await db.fetchall(
+        "SELECT i.update_id, i.payload,"
+        " EXISTS (SELECT 1 FROM processed_updates p WHERE p.update_id = i.update_id)"
+        " FROM update_inbox i ORDER BY i.update_id"
+    )
+    return [(int(r[0]), str(r[1]), bool(r[2])) for r in rows]
