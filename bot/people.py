@@ -298,6 +298,13 @@ async def assignments_of(svc: Services, tg_id: int) -> list[Assignment]:
     return await people.assignments_of(svc.db, tg_id)
 
 
+async def admins(svc: Services) -> list[tuple[int, str, AdminScope]]:
+    """Every administrator with where the right comes from (``config``, ``cli``, ...) and
+    the regions it covers, by id: what ``nfpbot admin list`` prints."""
+    rows = await people.admins_with_source(svc.db)
+    return [(tg_id, source, scope_from(svc.config, tg_id, source)) for tg_id, source in rows]
+
+
 async def add_admin(svc: Services, tg_id: int, *, by: int | None, source: str) -> bool:
     now = svc.clock.now()
     async with svc.db.transaction() as tx:
