@@ -165,6 +165,17 @@ async def log_refusal(svc: Services, tg_id: int | None, action: str, reason: str
         await audit.record(tx, svc.clock.now(), tg_id, "refused", action, reason=reason)
 
 
+async def set_blocked(svc: Services, tg_id: int, blocked: bool) -> None:
+    """Someone blocked (or unblocked) the bot in their private chat: recorded, so their
+    admin's list of NFPs shows who cannot be reached."""
+    now = svc.clock.now()
+    async with svc.db.transaction() as tx:
+        if blocked:
+            await people.mark_blocked(tx, now, tg_id)
+        else:
+            await people.mark_unblocked(tx, now, tg_id)
+
+
 async def set_language(svc: Services, tg_id: int, language: str) -> None:
     if language not in svc.config.languages:
         raise ValueError(f"unsupported language {language!r}")

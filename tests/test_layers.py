@@ -292,7 +292,7 @@ def test_a_clean_synthetic_tree_passes(tmp_path: Path) -> None:
         tmp_path,
         {
             "bot/__init__.py": "",
-            "bot/cli.py": "import telegram\nfrom storage.db import Database\nfrom bot import people\n",
+            "bot/cli.py": "import telegram\nfrom storage.db import Database\nimport bot.people\n",
             "bot/people.py": "from storage import people\nfrom bot.config import Config\n",
             "bot/config.py": "import tomllib\n",
             "bot/sandbox/__init__.py": "from .server import Sandbox\n",
