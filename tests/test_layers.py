@@ -4,7 +4,19 @@ The design (README, Architecture) has handlers/ (thin Telegram adapters) -> bot/
 which knows nothing of Telegram) -> storage/ (every SQL statement). A rule written only in
 prose erodes one convenient import at a time, so this test reads every module with ``ast``
 (no import-linter: nothing to install, it runs in the ordinary pytest run) and fails naming
-each import that crosses a layer the wrong way.
+each import that crosses a layer the wrong way. The rules:
+
+- only handlers/ and the Telegram wiring of bot/ (``WIRING``) import ``telegram``;
+- the domain (the rest of bot/) imports neither handlers/ nor the wiring;
+- handlers/ go through the domain: no ``storage`` import;
+- storage/ imports neither bot/, handlers/ nor ``telegram``;
+- the sandbox (bot/sandbox/) imports nothing of the product, nor ``telegram``: it is the
+  Telegram the bot talks to, so it must not agree with PTB by sharing its code;
+- bot/cli.py takes only ``storage.db`` from storage/ (admins change through bot.people,
+  which writes the audit record);
+- no module imports another's ``_private`` name: modules use each other through public
+  functions (a ``module._name`` attribute access is not seen; none exists today). The
+  sandbox is one capability, its modules share their private names.
 
 Every ``import``/``from ... import`` counts, wherever it stands: at module level, inside a
 function (the lazy imports that keep ``nfpbot --help`` fast), and under ``if TYPE_CHECKING:``.
@@ -61,6 +73,7 @@ class Import:
     target: str  # the imported module, dotted and absolute
     line: int
     type_only: bool  # under `if TYPE_CHECKING:`
+    name: str | None = None  # `from target import name`, when name is not itself a module
 
 
 def module_name(root: Path, path: Path) -> str:
@@ -108,7 +121,10 @@ def imports_of(root: Path, path: Path) -> Iterator[Import]:
                 is_module = (root / Path(*sub.split("."))).with_suffix(".py").exists() or (
                     root / Path(*sub.split(".")) / "__init__.py"
                 ).exists()
-                yield Import(module, sub if is_module else source, node.lineno, type_only)
+                if is_module:
+                    yield Import(module, sub, node.lineno, type_only)
+                else:
+                    yield Import(module, source, node.lineno, type_only, alias.name)
             return
         for child in ast.iter_child_nodes(node):
             yield from visit(child, type_only)
@@ -167,6 +183,11 @@ def violations(root: Path, wiring: frozenset[str] = WIRING) -> list[str]:
                     found.append(f"{at}: the domain does not import the Telegram wiring")
             if module == "bot.cli" and within(t, "storage") and t not in CLI_STORAGE:
                 found.append(f"{at}: the CLI changes people through the domain, not storage")
+            name = imp.name or ""
+            private = name.startswith("_") and not name.startswith("__")
+            one_capability = within(module, SANDBOX) and within(t, SANDBOX)
+            if private and within(t, *PACKAGES) and not one_capability:
+                found.append(f"{at}.{name}: modules use each other through public names")
     for module in sorted(wiring):
         if module not in mods:
             found.append(f"WIRING lists {module}, which does not exist")
@@ -271,6 +292,10 @@ def _write(root: Path, files: dict[str, str]) -> None:
             "bot/cli.py:3 imports storage.people: the CLI changes people through the domain",
         ),
         (
+            {"bot/followups.py": "from bot.reports import _screen\n"},
+            "bot/followups.py:1 imports bot.reports._screen: modules use each other through",
+        ),
+        (
             {"bot/cli.py": "from bot import people\n", "bot/people.py": ""},
             "WIRING lists bot.cli, which imports no Telegram: it is domain",
         ),
@@ -296,7 +321,7 @@ def test_a_clean_synthetic_tree_passes(tmp_path: Path) -> None:
             "bot/people.py": "from storage import people\nfrom bot.config import Config\n",
             "bot/config.py": "import tomllib\n",
             "bot/sandbox/__init__.py": "from .server import Sandbox\n",
-            "bot/sandbox/server.py": "from . import store\nfrom aiohttp import web\n",
+            "bot/sandbox/server.py": "from . import store\nfrom .store import _Queued\n",
             "bot/sandbox/store.py": "",
             "handlers/__init__.py": "from telegram.ext import Application\n",
             "handlers/chats.py": "from telegram import Update\nfrom bot import people, cli\n",
