@@ -126,8 +126,8 @@ def imports_of(root: Path, path: Path) -> Iterator[Import]:
                 else:
                     yield Import(module, source, node.lineno, type_only, alias.name)
             return
-        for child in ast.iter_child_nodes(node):
-            yield from visit(child, type_only)
+        for inner in ast.iter_child_nodes(node):
+            yield from visit(inner, type_only)
 
     yield from visit(tree, False)
 
