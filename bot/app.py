@@ -153,7 +153,7 @@ async def _set_commands(app: Application) -> None:
 async def start_background(app: Application, svc: Services) -> None:
     """The outbox sender (its own rate-limited Bot) and the cycle's jobs."""
     from bot.outbox import OutboxSender, make_outbox_bot
-    from bot.schedule import schedule_jobs, tick
+    from bot.schedule import tick
 
     opts: Options = app.bot_data["options"]
     outbox_bot = make_outbox_bot(app.bot.token, opts.base_url, _file_url(opts))
@@ -164,6 +164,26 @@ async def start_background(app: Application, svc: Services) -> None:
     app.bot_data["outbox"] = (sender, outbox_bot)
     schedule_jobs(app, svc)
     await tick(svc)  # catch up on whatever fell due while the bot was stopped
+
+
+def schedule_jobs(app: Application, svc: Services) -> None:
+    """Rebuild all jobs from config on every start (PTB jobs are not persisted).
+
+    Here, not in bot.schedule: the JobQueue is PTB's, and the domain knows no Telegram; it
+    only says when (:func:`bot.schedule.job_times`) and what (:func:`bot.schedule.tick`)."""
+    from bot.schedule import SAFETY_INTERVAL, job_times, tick
+
+    jq = app.job_queue
+    assert jq is not None
+    for job in jq.jobs():
+        job.schedule_removal()
+
+    async def run_tick(_context: object) -> None:
+        await tick(svc)
+
+    for name, at, day in job_times(svc, svc.clock.now()):
+        jq.run_daily(run_tick, at, days=(day,), name=name)
+    jq.run_repeating(run_tick, interval=SAFETY_INTERVAL, first=SAFETY_INTERVAL, name="tick")
 
 
 async def _post_stop(app: Application) -> None:

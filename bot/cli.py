@@ -153,8 +153,7 @@ async def _migrate(config: Config) -> int:
 async def _admin(config: Config, action: str, user_id: int | None) -> None:
     from bot.app import open_services
     from bot.clock import SystemClock
-    from bot.people import ConfigAdmin, add_admin, config_admin_keys, remove_admin, scope_from
-    from storage import people
+    from bot.people import ConfigAdmin, add_admin, admins, config_admin_keys, remove_admin
 
     svc = await open_services(config, SystemClock())
     try:
@@ -185,9 +184,8 @@ async def _admin(config: Config, action: str, user_id: int | None) -> None:
                 )
             print(f"{user_id} {'removed' if removed else 'was not an administrator'}")
         else:
-            rows = await people.admins_with_source(svc.db)
-            for tg_id, source in rows:
-                scope = scope_from(config, tg_id, source)
+            rows = await admins(svc)
+            for tg_id, source, scope in rows:
                 where = "all regions" if scope.everywhere else ", ".join(sorted(scope.regions))
                 print(f"{tg_id}\t{source}\t{where}")
             if not rows:

@@ -32,7 +32,9 @@ from storage.db import AlreadyProcessed, done_processing, processing_update, wri
 if TYPE_CHECKING:
     from bot.services import Services
 
-__all__ = ["AlreadyProcessed", "DurablePolling", "PerChatUpdateProcessor"]
+# AlreadyProcessed and write_failure are storage's, re-exported for the error handler: what a
+# failed update means is decided here, and handlers/ do not import storage (tests/test_layers)
+__all__ = ["AlreadyProcessed", "DurablePolling", "PerChatUpdateProcessor", "write_failure"]
 
 log = logging.getLogger(__name__)
 

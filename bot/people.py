@@ -165,6 +165,17 @@ async def log_refusal(svc: Services, tg_id: int | None, action: str, reason: str
         await audit.record(tx, svc.clock.now(), tg_id, "refused", action, reason=reason)
 
 
+async def set_blocked(svc: Services, tg_id: int, blocked: bool) -> None:
+    """Someone blocked (or unblocked) the bot in their private chat: recorded, so their
+    admin's list of NFPs shows who cannot be reached."""
+    now = svc.clock.now()
+    async with svc.db.transaction() as tx:
+        if blocked:
+            await people.mark_blocked(tx, now, tg_id)
+        else:
+            await people.mark_unblocked(tx, now, tg_id)
+
+
 async def set_language(svc: Services, tg_id: int, language: str) -> None:
     if language not in svc.config.languages:
         raise ValueError(f"unsupported language {language!r}")
@@ -296,6 +307,13 @@ async def revoke_invite(svc: Services, admin_id: int, code: str) -> bool:
 
 async def assignments_of(svc: Services, tg_id: int) -> list[Assignment]:
     return await people.assignments_of(svc.db, tg_id)
+
+
+async def admins(svc: Services) -> list[tuple[int, str, AdminScope]]:
+    """Every administrator with where the right comes from (``config``, ``cli``, ...) and
+    the regions it covers, by id: what ``nfpbot admin list`` prints."""
+    rows = await people.admins_with_source(svc.db)
+    return [(tg_id, source, scope_from(svc.config, tg_id, source)) for tg_id, source in rows]
 
 
 async def add_admin(svc: Services, tg_id: int, *, by: int | None, source: str) -> bool:

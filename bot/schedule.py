@@ -2,7 +2,8 @@
 
 :func:`tick` is idempotent: it looks at the clock, at what ``cycle_events`` says was already
 done, and queues what is due now (in the same transaction as the mark). PTB's JobQueue calls
-it at each configured local time, every few minutes as a safety net, and once at start-up, so
+it at each configured local time, every few minutes as a safety net, and once at start-up
+(:func:`bot.app.schedule_jobs` registers those jobs: the JobQueue is PTB wiring), so
 a restart or a stop over the prompt time neither loses nor repeats a prompt. Tests call it
 directly after moving the injected clock.
 """
@@ -13,7 +14,6 @@ import html
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import TYPE_CHECKING
 
 from bot import cycle
 from bot.callbacks import OpenReport
@@ -26,9 +26,6 @@ from storage import followups, outbox, people, regions
 from storage import reports as store
 from storage.db import Tx
 from storage.people import Assignment
-
-if TYPE_CHECKING:
-    from telegram.ext import Application
 
 log = logging.getLogger(__name__)
 
@@ -260,18 +257,3 @@ def job_times(svc: Services, now: datetime) -> list[tuple[str, time, int]]:
                     )
                 )
     return jobs
-
-
-def schedule_jobs(app: Application, svc: Services) -> None:
-    """Rebuild all jobs from config on every start (PTB jobs are not persisted)."""
-    jq = app.job_queue
-    assert jq is not None
-    for job in jq.jobs():
-        job.schedule_removal()
-
-    async def run_tick(_context: object) -> None:
-        await tick(svc)
-
-    for name, at, day in job_times(svc, svc.clock.now()):
-        jq.run_daily(run_tick, at, days=(day,), name=name)
-    jq.run_repeating(run_tick, interval=SAFETY_INTERVAL, first=SAFETY_INTERVAL, name="tick")

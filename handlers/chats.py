@@ -7,11 +7,9 @@ import logging
 from telegram import ChatMember, ChatMemberUpdated, Update
 from telegram.error import TelegramError
 
-from bot import people
+from bot import groups, people
 from bot.context import BotContext
 from bot.i18n import translator
-from storage import people as people_store
-from storage import regions as regions_store
 
 log = logging.getLogger(__name__)
 
@@ -33,21 +31,12 @@ async def my_chat_member(update: Update, context: BotContext) -> None:
     joined = _joined(change)
     if joined is None:
         return
-    now = svc.clock.now()
     if change.chat.type == "private":
-        async with svc.db.transaction() as tx:
-            if joined:
-                await people_store.mark_unblocked(tx, now, change.chat.id)
-            else:
-                await people_store.mark_blocked(tx, now, change.chat.id)
+        await people.set_blocked(svc, change.chat.id, blocked=not joined)
         log.info("user %s %s the bot", change.chat.id, "unblocked" if joined else "blocked")
         return
     if not joined:
-        region = await regions_store.region_of_group(svc.db, change.chat.id)
-        if region:
-            async with svc.db.transaction() as tx:
-                await regions_store.set_group_chat(tx, region, None)
-            log.warning("removed from the group of region %s", region)
+        await groups.bot_removed(svc, change.chat.id)
         return
     await _added_to_group(update, context, change)
 
@@ -67,37 +56,26 @@ async def _say_and_leave(context: BotContext, chat_id: int, text: str) -> None:
 async def _added_to_group(update: Update, context: BotContext, change: ChatMemberUpdated) -> None:
     svc = context.svc
     tr = translator(svc.config.default_language)
-    scope = await people.admin_scope(svc, change.from_user.id)
-    if not scope:
-        await people.log_refusal(svc, change.from_user.id, "add_to_group", "not_admin")
-        await _say_and_leave(
-            context,
-            change.chat.id,
-            tr.gettext("Only an administrator of the secretariat can add me to a group. Goodbye."),
-        )
-        return
-    mine = [r for r in svc.config.regions if scope.covers(r.key)]
-    free = [r for r in mine if not await regions_store.group_chat(svc.db, r.key)]
-    if not free:
-        await people.log_refusal(svc, change.from_user.id, "add_to_group", "no_free_region")
-        tr = translator(mine[0].default_language) if len(mine) == 1 else tr
-        await _say_and_leave(
-            context,
-            change.chat.id,
-            tr.ngettext(
+    outcome = await groups.bot_added(svc, change.chat.id, change.from_user.id)
+    if isinstance(outcome, groups.Refused):
+        if outcome.reason == "not_admin":
+            text = tr.gettext(
+                "Only an administrator of the secretariat can add me to a group. Goodbye."
+            )
+        else:
+            mine = outcome.regions
+            tr = translator(mine[0].default_language) if len(mine) == 1 else tr
+            text = tr.ngettext(
                 "{regions} already has its group, so I am leaving this one. To move the "
                 "digest here, remove me from the other group first, then add me again.",
                 "{regions} already have their groups, so I am leaving this one. To move a "
                 "digest here, remove me from that region's group first, then add me again.",
                 len(mine),
-            ).format(regions=", ".join(r.name[tr.lang] for r in mine)),
-        )
+            ).format(regions=", ".join(r.name[tr.lang] for r in mine))
+        await _say_and_leave(context, change.chat.id, text)
         return
-    region = free[0]
-    async with svc.db.transaction() as tx:
-        await regions_store.set_group_chat(tx, region.key, change.chat.id)
+    region = outcome.region
     tr = translator(region.default_language)
-    log.info("linked group %s to region %s", change.chat.id, region.key)
     await context.bot.send_message(
         change.chat.id,
         tr.gettext("This group will receive the weekly regional digest for {region}.").format(
@@ -107,11 +85,16 @@ async def _added_to_group(update: Update, context: BotContext, change: ChatMembe
 
 
 async def group_migrated(update: Update, context: BotContext) -> None:
-    """A group upgraded to a supergroup gets a new id: follow it."""
+    """A group upgraded to a supergroup gets a new id: follow it.
+
+    Telegram says it twice, in the old group (``migrate_to_chat_id``) and in the new
+    supergroup (``migrate_from_chat_id``), in either order; both say the same move, and
+    following it is idempotent, so each is applied and neither is taken for an error."""
     message = update.effective_message
-    assert message is not None and message.migrate_to_chat_id is not None
-    svc = context.svc
-    region = await regions_store.region_of_group(svc.db, message.chat.id)
-    if region:
-        async with svc.db.transaction() as tx:
-            await regions_store.set_group_chat(tx, region, message.migrate_to_chat_id)
+    assert message is not None
+    if message.migrate_to_chat_id is not None:
+        old, new = message.chat.id, message.migrate_to_chat_id
+    else:
+        assert message.migrate_from_chat_id is not None  # the filter: one of the two
+        old, new = message.migrate_from_chat_id, message.chat.id
+    await groups.group_migrated(context.svc, old, new)

@@ -7,10 +7,9 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.concurrency import AlreadyProcessed
+from bot.concurrency import AlreadyProcessed, write_failure
 from bot.context import BotContext
 from handlers.common import reader
-from storage.db import write_failure
 
 log = logging.getLogger(__name__)
 

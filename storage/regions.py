@@ -29,7 +29,7 @@ async def sync(tx: Tx, regions: Iterable[tuple[str, Iterable[CountryRow]]]) -> N
             )
 
 
-async def group_chat(db: Database, region_key: str) -> int | None:
+async def group_chat(db: Database | Tx, region_key: str) -> int | None:
     return await db.fetchval("SELECT group_chat_id FROM regions WHERE key = ?", (region_key,))
 
 

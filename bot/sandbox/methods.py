@@ -140,6 +140,12 @@ class BotApi:
         return chat
 
     def _check_writable(self, chat: ChatState) -> None:
+        if chat.migrated_to is not None:
+            raise SandboxError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=chat.migrated_to,
+            )
         if chat.bot_status == "member":
             return
         if chat.type == "private":

@@ -73,6 +73,7 @@ class ChatState:
     user: dict[str, Any] | None = None  # the other party of a private chat
     username: str | None = None
     bot_status: str = "member"  # member | left | kicked
+    migrated_to: int | None = None  # a group upgraded to this supergroup: sends get 400
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     events: list[SentMessage] = field(default_factory=list)
     members: dict[int, dict[str, Any]] = field(default_factory=dict)

@@ -287,6 +287,27 @@ class SimGroup(_SimChat):
         self._sb._queue_member_change(self._chat, by.user_dict(), "member", "kicked")
         await asyncio.sleep(0)
 
+    async def upgrade(self, new_id: int, by: SimUser) -> SimGroup:
+        """``by`` upgrades this basic group to a supergroup, which has a new id ``new_id``.
+
+        As Telegram does it: the old group gets a service message with
+        ``migrate_to_chat_id``, the new supergroup one with ``migrate_from_chat_id``, and
+        sends to the old id get 400 with ``parameters.migrate_to_chat_id`` from then on.
+        """
+        if self.type != "group":
+            raise ValueError("only a basic group is upgraded to a supergroup")
+        sb = self._sb
+        if new_id in sb._chats:
+            raise ValueError(f"chat {new_id} exists already")
+        new = sb.group(new_id, self.title, type="supergroup", bot_member=False)
+        new._chat.bot_status = self._chat.bot_status
+        new._chat.members.update(self._chat.members)
+        sb._queue_message(self._chat, by.user_dict(), migrate_to_chat_id=new_id)
+        self._chat.migrated_to = new_id
+        sb._queue_message(new._chat, by.user_dict(), migrate_from_chat_id=self.id)
+        await asyncio.sleep(0)
+        return new
+
     async def send(self, user: SimUser, text: str) -> dict[str, Any]:
         """Queue a group message from ``user``; a leading /command gets its entity."""
         if self._chat.bot_status != "member":

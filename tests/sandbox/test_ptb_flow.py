@@ -8,7 +8,7 @@ import time
 
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import Forbidden
+from telegram.error import ChatMigrated, Forbidden
 from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -145,6 +145,28 @@ async def test_block_unblock_and_group_membership(sb: Sandbox) -> None:
         "member:member->kicked",
         "member:kicked->member",
     ]
+
+
+async def test_a_group_upgraded_to_a_supergroup_moves_to_its_new_id(sb: Sandbox) -> None:
+    """Both service messages arrive, and the old id answers 400 with the new one."""
+    seen: list[tuple[int, int | None, int | None]] = []
+
+    async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        m = update.effective_message
+        assert m is not None
+        seen.append((m.chat.id, m.migrate_to_chat_id, m.migrate_from_chat_id))
+
+    ann = sb.user(1005, "Ann")
+    grp = sb.group(-4005, "Secretariat", type="group")
+    async with running_app(sb, [MessageHandler(filters.StatusUpdate.MIGRATE, migrated)]) as app:
+        sup = await grp.upgrade(-1004005, by=ann)
+        await sb.settle()
+        with pytest.raises(ChatMigrated) as err:
+            await app.bot.send_message(grp.id, "still here?")
+        assert err.value.new_chat_id == sup.id
+        await app.bot.send_message(sup.id, "moved")
+    assert seen == [(-4005, -1004005, None), (-1004005, None, -4005)]
+    assert sup.type == "supergroup" and [m.text for m in sup.inbox] == ["moved"]
 
 
 async def test_settle_waits_for_slow_handler_and_times_out_without_bot(sb: Sandbox) -> None:
