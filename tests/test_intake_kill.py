@@ -44,6 +44,33 @@ async def _question(user: SimUser) -> SentMessage:
             return message
 
 
+async def _started(tmp_path: Path, sb: Sandbox, user: SimUser) -> asyncio.subprocess.Process:
+    """A real ``nfpbot run`` that polls, with the NFP on question 1 of this week's report."""
+    proc = await start_bot(tmp_path, sb, sb.token)
+    for _ in range(200):  # until the bot polls
+        if sb.calls_to("getUpdates"):
+            break
+        await asyncio.sleep(0.05)
+    await user.send("/report")
+    assert "Question 1 of 9" in (await _question(user)).text
+    await sb.settle()
+    return proc
+
+
+async def _stop(proc: asyncio.subprocess.Process, sig: signal.Signals) -> None:
+    proc.send_signal(sig)
+    await asyncio.wait_for(proc.communicate(), 30)
+
+
+async def _stored_answers(db_path: Path) -> dict[str, object]:
+    db = await Database.open(db_path)
+    try:
+        [row] = await db.fetchall("SELECT id FROM reports WHERE iso3 = 'KGZ'")
+        return await store.answers(db, row["id"])
+    finally:
+        await db.close()
+
+
 async def test_an_answer_confirmed_then_lost_in_a_kill_is_processed_at_the_next_start(
     tmp_path: Path,
 ) -> None:
@@ -51,15 +78,8 @@ async def test_an_answer_confirmed_then_lost_in_a_kill_is_processed_at_the_next_
     await _seed(db_path)
     async with Sandbox() as sb:
         user = sb.user(NFP, "Aibek")
-        proc = await start_bot(tmp_path, sb, sb.token)
+        proc = await _started(tmp_path, sb, user)
         try:
-            for _ in range(200):  # until the bot polls
-                if sb.calls_to("getUpdates"):
-                    break
-                await asyncio.sleep(0.05)
-            await user.send("/report")
-            assert "Question 1 of 9" in (await _question(user)).text
-            await sb.settle()
             sb.inject("sendMessage", delay=30, chat_id=NFP)  # the next reply hangs
             await user.send("/help")
             await next_sent(user)  # sent, but the bot waits for Telegram's answer
@@ -70,22 +90,15 @@ async def test_an_answer_confirmed_then_lost_in_a_kill_is_processed_at_the_next_
                 await asyncio.sleep(0.05)
             assert sb.pending_updates == 0
         finally:
-            proc.send_signal(signal.SIGKILL)
-            await asyncio.wait_for(proc.communicate(), 30)
+            await _stop(proc, signal.SIGKILL)
         user.drain()
         sb.faults.clear()
         proc = await start_bot(tmp_path, sb, sb.token)
         try:
             assert "Question 2 of 9" in (await _question(user)).text
         finally:
-            proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(proc.communicate(), 30)
-    db = await Database.open(db_path)
-    try:
-        [row] = await db.fetchall("SELECT id FROM reports WHERE iso3 = 'KGZ'")
-        assert await store.answers(db, row["id"]) == {"new_cases": 1111}  # once, on its own
-    finally:
-        await db.close()
+            await _stop(proc, signal.SIGTERM)
+    assert await _stored_answers(db_path) == {"new_cases": 1111}  # once, on its own question
 
 
 async def test_a_kill_after_the_answer_was_stored_but_before_its_reply_still_shows_the_next(
@@ -100,15 +113,8 @@ async def test_a_kill_after_the_answer_was_stored_but_before_its_reply_still_sho
     await _seed(db_path)
     async with Sandbox() as sb:
         user = sb.user(NFP, "Aibek")
-        proc = await start_bot(tmp_path, sb, sb.token)
+        proc = await _started(tmp_path, sb, user)
         try:
-            for _ in range(200):  # until the bot polls
-                if sb.calls_to("getUpdates"):
-                    break
-                await asyncio.sleep(0.05)
-            await user.send("/report")
-            assert "Question 1 of 9" in (await _question(user)).text
-            await sb.settle()
             # the reply to the answer hangs and would never reach the person
             sb.inject("sendMessage", delay=30, drop=True, chat_id=NFP)
             await user.send("2222")
@@ -123,19 +129,12 @@ async def test_a_kill_after_the_answer_was_stored_but_before_its_reply_still_sho
                 await db.close()
             assert stored == 1 and sb.pending_updates == 0
         finally:
-            proc.send_signal(signal.SIGKILL)
-            await asyncio.wait_for(proc.communicate(), 30)
+            await _stop(proc, signal.SIGKILL)
         user.drain()
         sb.faults.clear()
         proc = await start_bot(tmp_path, sb, sb.token)
         try:
             assert "Question 2 of 9" in (await _question(user)).text  # without a nudge
         finally:
-            proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(proc.communicate(), 30)
-    db = await Database.open(db_path)
-    try:
-        [row] = await db.fetchall("SELECT id FROM reports WHERE iso3 = 'KGZ'")
-        assert await store.answers(db, row["id"]) == {"new_cases": 2222}  # once, on its own
-    finally:
-        await db.close()
+            await _stop(proc, signal.SIGTERM)
+    assert await _stored_answers(db_path) == {"new_cases": 2222}  # once, on its own question
