@@ -28,7 +28,7 @@ from storage.db import Tx
 from storage.people import Assignment
 
 if TYPE_CHECKING:
-    from telegram.ext import Application
+    from bot.context import BotApplication
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ def _title(tr: Translator, country: Country, week: str) -> str:
 async def secretariat_chats(tx: Tx, svc: Services, region: Region) -> list[tuple[int, str]]:
     """Where the secretariat is told things: its group, else each admin of the region privately
     (deployment-wide admins and the region's own, not other regions' admins)."""
-    group = await regions.group_chat(tx, region.key)  # type: ignore[arg-type]
+    group = await regions.group_chat(tx, region.key)
     if group:
         return [(group, region.default_language)]
     chats = []
@@ -262,7 +262,7 @@ def job_times(svc: Services, now: datetime) -> list[tuple[str, time, int]]:
     return jobs
 
 
-def schedule_jobs(app: Application, svc: Services) -> None:
+def schedule_jobs(app: BotApplication, svc: Services) -> None:
     """Rebuild all jobs from config on every start (PTB jobs are not persisted)."""
     jq = app.job_queue
     assert jq is not None

@@ -241,9 +241,9 @@ class BotApi:
         if isinstance(value, str):
             if value.startswith(("http://", "https://")):
                 return None, value  # Telegram would fetch it; the sandbox has no network
-            rec = self.sb.files.get(value)
-            if rec is not None:
-                return rec, None
+            known = self.sb.files.get(value)
+            if known is not None:
+                return known, None
         raise bad_request("wrong file identifier/HTTP URL specified")
 
     def _photo_sizes(self, rec: FileRecord | None) -> list[dict[str, Any]]:
@@ -275,7 +275,9 @@ class BotApi:
             d["mime_type"] = rec.mime_type
         return d
 
-    def _caption(self, params: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]], dict]:
+    def _caption(
+        self, params: dict[str, Any]
+    ) -> tuple[str | None, list[dict[str, Any]], dict[str, Any]]:
         caption, ents = limits.check_caption(
             params.get("caption"), params.get("parse_mode"), params.get("caption_entities")
         )
