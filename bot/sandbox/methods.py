@@ -203,7 +203,7 @@ class BotApi:
         sent = SentMessage(
             chat_id=chat.id,
             message_id=mid,
-            text=text,
+            text=text or "",
             parse_mode=limits.normalize_parse_mode(params.get("parse_mode")),
             buttons=buttons_of(markup),
             reply_markup=markup,
@@ -496,7 +496,7 @@ class BotApi:
         sent = SentMessage(
             chat_id=chat.id,
             message_id=old.message_id,
-            text=text,
+            text=text or "",
             parse_mode=(
                 limits.normalize_parse_mode(p.get("parse_mode"))
                 if raw_text is not None
