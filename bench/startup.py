@@ -84,7 +84,9 @@ async def measure_run(
     """A first start, then ``restarts`` restarts (the last one also idles for memory)."""
     log = folder / f"{name}.log"
     first, _, first_code = await start_once(argv_for, env, log, 0)
-    times, codes, memory = [], [first_code], {}
+    times: list[float] = []
+    codes = [first_code]
+    memory: dict[str, int] = {}
     for i in range(restarts):
         last = i == restarts - 1
         seconds, mem, code = await start_once(argv_for, env, log, idle if last else 0)

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from telegram import Bot, BotCommand
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Updater
+from telegram.ext import ApplicationBuilder, ContextTypes, Updater
 
 from bot.clock import Clock, SystemClock
 from bot.concurrency import DurablePolling, PerChatUpdateProcessor
 from bot.config import Config
-from bot.context import BotContext
+from bot.context import BotApplication, BotContext
 from bot.i18n import translator, use_languages
 from bot.request import AiohttpRequest
 from bot.services import Services
@@ -35,7 +35,7 @@ class Options:
     concurrency: int = DEFAULT_CONCURRENCY
 
 
-def build_application(config: Config, token: str, options: Options | None = None) -> Application:
+def build_application(config: Config, token: str, options: Options | None = None) -> BotApplication:
     opts = options or Options()
     use_languages(config.languages, config.default_language)
     requests = (AiohttpRequest(opts.concurrency * 2 + 8, pool_timeout=10.0), AiohttpRequest(1))
@@ -53,7 +53,8 @@ def build_application(config: Config, token: str, options: Options | None = None
         .post_shutdown(_post_shutdown)
     )
     if opts.base_url:
-        builder = builder.base_url(opts.base_url).base_file_url(_file_url(opts))
+        file_url = _file_url_for(opts.base_url, opts.base_file_url)
+        builder = builder.base_url(opts.base_url).base_file_url(file_url)
     app = builder.build()
     # fetched updates are kept in the database before Telegram forgets them (bot.concurrency)
     polling = DurablePolling(app.bot, processor, lambda: app.bot_data.get("svc"))
@@ -68,16 +69,21 @@ def build_application(config: Config, token: str, options: Options | None = None
     return app
 
 
-async def close_requests(app: Application) -> None:
+async def close_requests(app: BotApplication) -> None:
     """Close the HTTP sessions when start-up failed before PTB could shut them down."""
     for request in app.bot_data.get("requests", ()):
         await request.shutdown()
 
 
 def _file_url(opts: Options) -> str | None:
-    if opts.base_file_url or not opts.base_url:
+    if not opts.base_url:
         return opts.base_file_url
-    return opts.base_url.replace("/bot", "/file/bot", 1)
+    return _file_url_for(opts.base_url, opts.base_file_url)
+
+
+def _file_url_for(base_url: str, base_file_url: str | None) -> str:
+    """The given file URL, else the one beside a Bot API URL (``/bot`` -> ``/file/bot``)."""
+    return base_file_url or base_url.replace("/bot", "/file/bot", 1)
 
 
 async def open_services(config: Config, clock: Clock, bot_username: str = "") -> Services:
@@ -118,7 +124,7 @@ async def _mirror_config(db: Database, config: Config, clock: Clock) -> None:
                 await regions.set_group_chat(tx, r.key, r.group_chat_id)
 
 
-async def _post_init(app: Application) -> None:
+async def _post_init(app: BotApplication) -> None:
     config: Config = app.bot_data["config"]
     opts: Options = app.bot_data["options"]
     svc = await open_services(config, opts.clock, app.bot.username)
@@ -138,7 +144,7 @@ async def _post_init(app: Application) -> None:
     )
 
 
-async def _set_commands(app: Application) -> None:
+async def _set_commands(app: BotApplication) -> None:
     """The command menu Telegram shows, in each language (admin commands are in /help)."""
     from handlers.onboarding import menu_commands
 
@@ -150,7 +156,7 @@ async def _set_commands(app: Application) -> None:
     await app.bot.set_my_commands([BotCommand(n, tr.gettext(d)) for n, d in menu_commands()])
 
 
-async def start_background(app: Application, svc: Services) -> None:
+async def start_background(app: BotApplication, svc: Services) -> None:
     """The outbox sender (its own rate-limited Bot) and the cycle's jobs."""
     from bot.outbox import OutboxSender, make_outbox_bot
     from bot.schedule import tick
@@ -166,7 +172,7 @@ async def start_background(app: Application, svc: Services) -> None:
     await tick(svc)  # catch up on whatever fell due while the bot was stopped
 
 
-def schedule_jobs(app: Application, svc: Services) -> None:
+def schedule_jobs(app: BotApplication, svc: Services) -> None:
     """Rebuild all jobs from config on every start (PTB jobs are not persisted).
 
     Here, not in bot.schedule: the JobQueue is PTB's, and the domain knows no Telegram; it
@@ -186,7 +192,7 @@ def schedule_jobs(app: Application, svc: Services) -> None:
     jq.run_repeating(run_tick, interval=SAFETY_INTERVAL, first=SAFETY_INTERVAL, name="tick")
 
 
-async def _post_stop(app: Application) -> None:
+async def _post_stop(app: BotApplication) -> None:
     log.info("stopping")
     polling: DurablePolling | None = app.bot_data.get("polling")
     if polling is not None and "svc" in app.bot_data:
@@ -197,7 +203,7 @@ async def _post_stop(app: Application) -> None:
     await stop_background(app)
 
 
-async def stop_background(app: Application) -> None:
+async def stop_background(app: BotApplication) -> None:
     """Stop the outbox sender and close its Bot; the Bot is closed even if stopping failed."""
     if "outbox" in app.bot_data:
         sender, outbox_bot = app.bot_data.pop("outbox")
@@ -207,7 +213,7 @@ async def stop_background(app: Application) -> None:
             await outbox_bot.shutdown()
 
 
-async def _post_shutdown(app: Application) -> None:
+async def _post_shutdown(app: BotApplication) -> None:
     svc: Services | None = app.bot_data.get("svc")
     if svc is None:
         return  # never started: the caller says why in one line, nothing was running

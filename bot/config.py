@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, NoReturn, cast, get_args
+from typing import Any, Literal, NoReturn, TypeVar, cast, get_args, overload
 from zoneinfo import ZoneInfo
 
 import babel
@@ -100,7 +100,10 @@ class ConfigError(Exception):
 # --------------------------------------------------------------------------- data model
 
 
-def _find(items: Sequence[Any], attr: str, key: str) -> Any:
+_T = TypeVar("_T")
+
+
+def _find(items: Sequence[_T], attr: str, key: str) -> _T:
     """The item whose ``attr`` equals ``key``; KeyError otherwise (lists here are short)."""
     for item in items:
         if getattr(item, attr) == key:
@@ -304,7 +307,8 @@ class Country:
             except (ValueError, babel.UnknownLocaleError):
                 continue
             if self.iso2 in territories:
-                return territories[self.iso2]
+                cldr_name: str = territories[self.iso2]
+                return cldr_name
         return self.iso3
 
 
@@ -322,7 +326,7 @@ class Region:
     schedule and questions."""
 
     key: str
-    name: Mapping[str, str] = _text_field()
+    name: Mapping[str, str] = field(hash=False)  # required: see _text_field
     timezone: str
     default_language: str
     group_chat_id: int | None
@@ -1067,6 +1071,10 @@ class _Table:
             self.fail(key, f"expected {expected}, got {_type_name(value)}")
         return value
 
+    @overload
+    def get_str(self, key: str) -> str: ...
+    @overload
+    def get_str(self, key: str, default: _T) -> str | _T: ...
     def get_str(self, key: str, default: Any = _REQUIRED) -> Any:
         value = self._get(key, default, "a string", lambda v: isinstance(v, str))
         if key in self.data and not value.strip():

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from telegram.ext import CallbackContext, ExtBot
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.services import Services
 
 
-class BotContext(CallbackContext[ExtBot[None], dict, dict, dict]):
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     @property
     def svc(self) -> Services:
-        return self.application.bot_data["svc"]
+        svc: Services = self.application.bot_data["svc"]
+        return svc
+
+
+#: The Application :func:`bot.app.build_application` builds, as PTB's builder types it (its
+#: job queue keeps the default context type: ``context_types`` does not change it).
+BotApplication = Application[
+    ExtBot[None],
+    BotContext,
+    dict[Any, Any],
+    dict[Any, Any],
+    dict[Any, Any],
+    JobQueue[CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]],
+]

@@ -6,6 +6,7 @@ with :func:`translator`. Catalogs are compiled ``.mo`` files loaded once per lan
 
 from __future__ import annotations
 
+import datetime as dt
 import gettext
 from datetime import date, datetime, time
 from functools import cache
@@ -65,7 +66,8 @@ class Translator:
 
         return format_datetime(value, fmt, tzinfo=tz, locale=self.lang)
 
-    def zone(self, tz: ZoneInfo, at: datetime) -> str:
+    # ``dt.datetime`` below: inside the class ``datetime`` names the method above
+    def zone(self, tz: ZoneInfo, at: dt.datetime) -> str:
         """CLDR's name of ``tz`` at that instant ("Kyrgyzstan Time", «Киргизия»), not its id.
 
         An aware datetime, not the zone alone: babel names a bare zone in its summer time,
@@ -75,7 +77,7 @@ class Translator:
 
         return get_timezone_name(at.astimezone(tz), locale=self.lang)
 
-    def moment(self, value: datetime, tz: ZoneInfo, date_fmt: str = "long") -> str:
+    def moment(self, value: dt.datetime, tz: ZoneInfo, date_fmt: str = "long") -> str:
         """A date and a time to the minute in ``tz``, labelled with the zone's CLDR name."""
         local = value.astimezone(tz)
         when = f"{self.date(local.date(), date_fmt)}, {self.time(local.time())}"
@@ -90,7 +92,8 @@ class Translator:
         """0 = Monday, as in :meth:`datetime.date.weekday`."""
         from babel.dates import get_day_names
 
-        return get_day_names("wide", locale=self.lang)[weekday]
+        name: str = get_day_names("wide", locale=self.lang)[weekday]
+        return name
 
     def language_name(self, code: str) -> str:
         """A language's name in its own language (what a language picker shows)."""
@@ -113,8 +116,8 @@ def translator(lang: str | None) -> Translator:
 
 def pick_language(stored: str | None, telegram_code: str | None) -> str:
     """The person's chosen language, else their Telegram app's, else the default one."""
-    if stored in _enabled:
-        return stored  # type: ignore[return-value]
+    if stored is not None and stored in _enabled:
+        return stored
     if telegram_code:
         base = telegram_code.split("-")[0].lower()
         if base in _enabled:

@@ -78,8 +78,12 @@ class RedactingStream(io.TextIOBase):
         return self.inner.isatty()
 
     @property
-    def encoding(self) -> str:  # type: ignore[override]
+    def encoding(self) -> str:  # type: ignore[override]  # typeshed: an attribute; C: read-only
         return self.inner.encoding
+
+
+# The secrets :func:`guard_output` masks, one list for the process (the scrubbers share it).
+_GUARDED: list[str] = []
 
 
 def guard_output(*secrets: str) -> None:
@@ -87,9 +91,8 @@ def guard_output(*secrets: str) -> None:
 
     Idempotent: a second call adds its secrets to the ones already guarded.
     """
-    known: list[str] = getattr(guard_output, "secrets", [])
+    known = _GUARDED
     known.extend(s for s in secrets if s and s not in known)
-    guard_output.secrets = known  # type: ignore[attr-defined]
 
     def scrub(text: str) -> str:
         return redact(text, known)
@@ -102,8 +105,7 @@ def guard_output(*secrets: str) -> None:
     def excepthook(
         kind: type[BaseException], value: BaseException, tb: TracebackType | None
     ) -> None:
-        text = scrub("".join(traceback.format_exception(kind, value, tb)))
-        (sys.stderr or sys.__stderr__).write(text)  # type: ignore[union-attr]
+        _write_stderr(scrub("".join(traceback.format_exception(kind, value, tb))))
 
     def thread_excepthook(args: threading.ExceptHookArgs) -> None:
         if args.exc_type is SystemExit:
@@ -112,10 +114,17 @@ def guard_output(*secrets: str) -> None:
         text = "".join(
             traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)
         )
-        (sys.stderr or sys.__stderr__).write(scrub(f"Exception in thread {name}:\n{text}"))  # type: ignore[union-attr]
+        _write_stderr(scrub(f"Exception in thread {name}:\n{text}"))
 
     sys.excepthook = excepthook
     threading.excepthook = thread_excepthook
+
+
+def _write_stderr(text: str) -> None:
+    """Write to stderr, or to the original one if it was set to None (no stream: nothing)."""
+    stream = sys.stderr or sys.__stderr__
+    if stream is not None:
+        stream.write(text)
 
 
 class RedactingFilter(logging.Filter):
@@ -144,7 +153,7 @@ class RedactingFilter(logging.Filter):
 class LineFormatter(logging.Formatter):
     """``2026-11-25T09:00:00Z INFO bot.app: message`` — one event per line, UTC."""
 
-    converter = time.gmtime
+    converter = staticmethod(time.gmtime)
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%SZ")

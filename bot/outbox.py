@@ -41,7 +41,7 @@ import warnings
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
@@ -82,6 +82,13 @@ def backoff_seconds(attempts: int) -> float:
     return min(2.0 ** max(attempts - 1, 0), MAX_BACKOFF)
 
 
+class _Urls(TypedDict, total=False):
+    """The Bot API URLs given to :func:`make_outbox_bot` (PTB's defaults for the others)."""
+
+    base_url: str
+    base_file_url: str
+
+
 def make_outbox_bot(
     token: str,
     base_url: str | None = None,
@@ -94,7 +101,7 @@ def make_outbox_bot(
     ``max_retries=0``: a 429 reaches the sender, which pauses everything and keeps the row.
     ``answer_timeout`` is its read timeout (see ``ANSWER_TIMEOUT``).
     """
-    urls: dict[str, str] = {}
+    urls: _Urls = {}
     if base_url:
         urls["base_url"] = base_url
     if base_file_url:

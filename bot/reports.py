@@ -137,8 +137,9 @@ async def open_report(
         if handed_over:
             await _hand_over(tx, svc, now, report, tg_id)
         await store.set_editor(tx, now, report.id, tg_id)
-        report = await store.get(tx, report.id)  # type: ignore[assignment]
-        assert report is not None
+        fresh = await store.get(tx, report.id)
+        assert fresh is not None
+        report = fresh
         mode = "amend" if report.confirmed else "fill"
         answers = await store.answers(tx, report.id)
         if report.confirmed and not answers:
@@ -299,6 +300,7 @@ async def _screen(tx: Tx, svc: Services, tg_id: int, **extra: Any) -> Screen:
             )
         screen.offer_no_change = (
             session.mode == "fill"
+            and last_week is not None
             and bool(last_week)
             and not any(k in answers for k in carried_over(q, last_week))
         )

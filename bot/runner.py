@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 from telegram import Update
 from telegram.ext import Application
 
+#: Any Application: the lifecycle is PTB's, whatever the bot and context types.
+App = TypeVar("App", bound=Application[Any, Any, Any, Any, Any, Any])
+
 
 @asynccontextmanager
-async def polling(app: Application, *, poll_timeout: int = 1) -> AsyncIterator[Application]:
+async def polling(app: App, *, poll_timeout: int = 1) -> AsyncIterator[App]:
     """Initialize, start and poll; on exit stop polling and shut down cleanly."""
     await app.initialize()
     try:

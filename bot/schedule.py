@@ -170,7 +170,7 @@ def _title(tr: Translator, country: Country, week: str) -> str:
 async def secretariat_chats(tx: Tx, svc: Services, region: Region) -> list[tuple[int, str]]:
     """Where the secretariat is told things: its group, else each admin of the region privately
     (deployment-wide admins and the region's own, not other regions' admins)."""
-    group = await regions.group_chat(tx, region.key)  # type: ignore[arg-type]
+    group = await regions.group_chat(tx, region.key)
     if group:
         return [(group, region.default_language)]
     chats = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -12,6 +11,7 @@ from telegram.ext import (
 )
 
 from bot import callbacks as cb
+from bot.context import BotApplication
 from handlers import admin, chats, errors, fallback, followups, onboarding, report, secretariat
 
 # Callback data is routed by its bot.callbacks class's pattern (pairwise disjoint) and parsed
@@ -20,7 +20,7 @@ from handlers import admin, chats, errors, fallback, followups, onboarding, repo
 # is checked again by the domain.
 
 
-def register_handlers(app: Application) -> None:
+def register_handlers(app: BotApplication) -> None:
     # An edit reaches every handler whose filters look at ``effective_message`` (commands
     # too): only ``report.edited`` sees edits, so an edit never answers another question
     # and an edited command never runs again.

@@ -21,6 +21,7 @@ from handlers.common import (
     on_callback,
     reader,
     reply,
+    sender_id,
 )
 
 KIND_ALIASES = {
@@ -45,10 +46,10 @@ def other_region_text(tr: Translator, country_name: str) -> str:
 async def outside_scope(update: Update, context: BotContext, tr: Translator, iso3: str) -> bool:
     """Tell an admin of other regions that this country is not theirs (True if so)."""
     svc = context.svc
-    scope = await people.admin_scope(svc, update.effective_user.id)  # type: ignore[union-attr]
+    scope = await people.admin_scope(svc, sender_id(update))
     if people.covers_country(svc, scope, iso3):
         return False
-    await people.log_refusal(svc, update.effective_user.id, "country", "other_region")  # type: ignore[union-attr]
+    await people.log_refusal(svc, sender_id(update), "country", "other_region")
     await reply(update, other_region_text(tr, svc.config.country(iso3)[1].name(tr.lang)))
     return True
 
@@ -60,7 +61,7 @@ async def invite(update: Update, context: BotContext) -> None:
     svc = context.svc
     args = context.args or []
     if not args:
-        scope = await people.admin_scope(svc, update.effective_user.id)  # type: ignore[union-attr]
+        scope = await people.admin_scope(svc, sender_id(update))
         rows, row = [], []
         for region in svc.config.regions:
             if not scope.covers(region.key):
@@ -134,7 +135,7 @@ async def _send_invite(
 ) -> None:
     svc = context.svc
     try:
-        inv = await people.create_invite(svc, update.effective_user.id, iso3, kind)  # type: ignore[union-attr]
+        inv = await people.create_invite(svc, sender_id(update), iso3, kind)
     except KeyError:
         await reply(update, tr.gettext(STALE_BUTTON))
         return
@@ -164,9 +165,9 @@ async def _send_invite(
 async def nfps(update: Update, context: BotContext) -> None:
     tr = await reader(update, context)
     svc = context.svc
-    assignments = await people.nfps(svc, update.effective_user.id)  # type: ignore[union-attr]
-    pending = await people.pending_invites(svc, update.effective_user.id)  # type: ignore[union-attr]
-    scope = await people.admin_scope(svc, update.effective_user.id)  # type: ignore[union-attr]
+    assignments = await people.nfps(svc, sender_id(update))
+    pending = await people.pending_invites(svc, sender_id(update))
+    scope = await people.admin_scope(svc, sender_id(update))
     lines: list[str] = []
     for region in svc.config.regions:
         if not scope.covers(region.key):
@@ -206,8 +207,8 @@ async def revoke(update: Update, context: BotContext) -> None:
     """List NFPs and unused invitations as buttons; a press asks for confirmation."""
     tr = await reader(update, context)
     svc = context.svc
-    assignments = await people.nfps(svc, update.effective_user.id)  # type: ignore[union-attr]
-    pending = await people.pending_invites(svc, update.effective_user.id)  # type: ignore[union-attr]
+    assignments = await people.nfps(svc, sender_id(update))
+    pending = await people.pending_invites(svc, sender_id(update))
     rows = [
         [
             (
@@ -263,7 +264,7 @@ async def revoke_confirmed(update: Update, context: BotContext, data: RevokeConf
     """``rvy:a:<id>`` / ``rvy:i:<code>``: remove (only within the admin's regions)."""
     tr = await reader(update, context)
     svc = context.svc
-    admin_id = update.effective_user.id  # type: ignore[union-attr]
+    admin_id = sender_id(update)
     try:
         text = await _revoke(svc, tr, admin_id, data)
     except people.NotAllowed:

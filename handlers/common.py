@@ -7,9 +7,9 @@ import contextlib
 import functools
 import logging
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from telegram import (
     Bot,
@@ -45,6 +45,24 @@ def user_info(user: User) -> UserInfo:
     )
 
 
+def sender(update: Update) -> User:
+    """Whoever sent the update (the person typing or pressing a button).
+
+    Every handler that asks is registered for private messages, commands or button presses,
+    and Telegram gives each of them a sender; an update without one reaching such a handler
+    is a wiring mistake, raised for the error handler to report rather than guessed around.
+    """
+    user = update.effective_user
+    if user is None:
+        raise RuntimeError(f"update {update.update_id} has no sender")
+    return user
+
+
+def sender_id(update: Update) -> int:
+    """The Telegram id of :func:`sender`."""
+    return sender(update).id
+
+
 async def reader(update: Update, context: BotContext) -> Translator:
     """The translator for whoever sent the update: their chosen language, else their app's."""
     user = update.effective_user
@@ -54,7 +72,7 @@ async def reader(update: Update, context: BotContext) -> Translator:
     return translator(pick_language(person.language if person else None, user.language_code))
 
 
-Handler = Callable[[Update, BotContext], Awaitable[None]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
 
 def not_admin_text(tr: Translator) -> str:
@@ -68,7 +86,7 @@ def admin_only(action: str) -> Callable[[Handler], Handler]:
         @functools.wraps(handler)
         async def checked(update: Update, context: BotContext) -> None:
             try:
-                await require_admin(context.svc, update.effective_user.id, action)  # type: ignore[union-attr]
+                await require_admin(context.svc, sender_id(update), action)
             except NotAllowed:
                 tr = await reader(update, context)
                 if update.callback_query is not None:
@@ -84,7 +102,7 @@ def admin_only(action: str) -> Callable[[Handler], Handler]:
 
 
 C = TypeVar("C", bound=Callback)
-CallbackHandler = Callable[[Update, BotContext, C], Awaitable[None]]
+CallbackHandler = Callable[[Update, BotContext, C], Coroutine[Any, Any, None]]
 
 
 def on_callback(kind: type[C]) -> Callable[[CallbackHandler[C]], Handler]:

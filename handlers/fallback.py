@@ -10,21 +10,22 @@ from bot import people
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.people import Role
-from handlers.common import STALE_BUTTON, answer_query, reader, reply
+from handlers.common import STALE_BUTTON, answer_query, reader, reply, sender_id
 
 
 async def _draft_note(update: Update, context: BotContext, tr: Translator) -> str:
     """Reassure someone in the middle of a report that nothing was lost."""
     from bot.reports import has_open_session
 
-    if await has_open_session(context.svc, update.effective_user.id):  # type: ignore[union-attr]
+    if await has_open_session(context.svc, sender_id(update)):
         return "\n" + tr.gettext("Your report draft is saved: send /report to continue it.")
     return ""
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
     tr = await reader(update, context)
-    command = (update.effective_message.text or "").split()[0]  # type: ignore[union-attr]
+    message = update.effective_message
+    command = ((message.text if message is not None else None) or "").split()[0]
     await reply(
         update,
         tr.gettext("I don't know the command {command}. Send /help to see what I can do.").format(
@@ -37,7 +38,7 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 async def text_message(update: Update, context: BotContext) -> None:
     """Free text nobody asked for: explain, and tell strangers how to join."""
     tr = await reader(update, context)
-    user_id = update.effective_user.id  # type: ignore[union-attr]
+    user_id = sender_id(update)
     role = await people.role_of(context.svc, user_id)
     if role is Role.STRANGER:
         await people.log_refusal(context.svc, user_id, "message", "stranger")

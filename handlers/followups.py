@@ -19,7 +19,15 @@ from bot.config import Config
 from bot.context import BotContext
 from bot.followups import FollowupError, Reply
 from bot.i18n import Translator
-from handlers.common import answer_query, drop_keyboard, keyboard, on_callback, reader, reply
+from handlers.common import (
+    answer_query,
+    drop_keyboard,
+    keyboard,
+    on_callback,
+    reader,
+    reply,
+    sender_id,
+)
 from handlers.report_views import error_text, format_value, no_longer_nfp_text
 
 
@@ -32,7 +40,7 @@ async def clarification_answer_button(
     try:
         await followups.start_clarification_answer(
             context.svc,
-            update.effective_user.id,  # type: ignore[union-attr]
+            sender_id(update),
             data.clarification_id,
         )
     except FollowupError:
@@ -46,7 +54,7 @@ async def _not_an_nfp(update: Update, context: BotContext, tr: Translator, actio
     """Answer someone who is no NFP in words that fit them (True if so): a stranger is told
     how to join, a registered non-NFP what the command is for; never "your country"."""
     svc = context.svc
-    user_id = update.effective_user.id  # type: ignore[union-attr]
+    user_id = sender_id(update)
     if await people.assignments_of(svc, user_id):
         return False
     stranger = await people.role_of(svc, user_id) is people.Role.STRANGER
@@ -75,7 +83,7 @@ async def revise(update: Update, context: BotContext) -> None:
     tr = await reader(update, context)
     if await _not_an_nfp(update, context, tr, "revise"):
         return
-    weeks = await followups.revisable_weeks(context.svc, update.effective_user.id)  # type: ignore[union-attr]
+    weeks = await followups.revisable_weeks(context.svc, sender_id(update))
     if not weeks:
         await reply(update, tr.gettext("There is no confirmed report to revise yet."))
         return
@@ -107,7 +115,7 @@ async def revise_week_chosen(update: Update, context: BotContext, data: ReviseWe
     try:
         fields = await followups.revision_fields(
             context.svc,
-            update.effective_user.id,  # type: ignore[union-attr]
+            sender_id(update),
             iso3,
             week,
         )
@@ -136,7 +144,7 @@ async def revise_field_chosen(update: Update, context: BotContext, data: ReviseF
     try:
         value = await followups.start_revision(
             svc,
-            update.effective_user.id,  # type: ignore[union-attr]
+            sender_id(update),
             iso3,
             week,
             key,
@@ -199,7 +207,7 @@ async def delegate(update: Update, context: BotContext) -> None:
     """``/delegate``: choose a colleague; ``/delegate off`` ends a delegation early."""
     tr = await reader(update, context)
     svc = context.svc
-    user_id = update.effective_user.id  # type: ignore[union-attr]
+    user_id = sender_id(update)
     if await _not_an_nfp(update, context, tr, "delegate"):
         return
     if context.args and context.args[0].lower() in ("off", "stop", "end"):
@@ -236,7 +244,7 @@ async def delegate(update: Update, context: BotContext) -> None:
 async def delegate_person_chosen(update: Update, context: BotContext, data: DelegateTo) -> None:
     """``dg:ISO3:ID``: for how long? (only for a colleague the caller may delegate to)"""
     tr = await reader(update, context)
-    user_id = update.effective_user.id  # type: ignore[union-attr]
+    user_id = sender_id(update)
     if not await followups.may_delegate(context.svc, user_id, data.iso3, data.to_id):
         await answer_query(update, tr.gettext("This button is no longer valid."), alert=True)
         return
@@ -260,7 +268,7 @@ async def delegate_until_chosen(update: Update, context: BotContext, data: Deleg
     try:
         until = await followups.delegate(
             context.svc,
-            update.effective_user.id,  # type: ignore[union-attr]
+            sender_id(update),
             data.iso3,
             data.to_id,
             data.days,

@@ -19,6 +19,8 @@ from handlers.common import (
     on_callback,
     reader,
     reply,
+    sender,
+    sender_id,
     user_info,
 )
 
@@ -86,7 +88,7 @@ async def start(update: Update, context: BotContext) -> None:
 
 async def _redeem(update: Update, context: BotContext, code: str) -> None:
     svc = context.svc
-    user = user_info(update.effective_user)  # type: ignore[arg-type]
+    user = user_info(sender(update))
     try:
         redeemed = await people.redeem_invite(svc, user, code)
     except InviteRefused as refused:
@@ -130,8 +132,8 @@ def _refusal_text(tr: Translator, reason: str) -> str:
 
 async def language_command(update: Update, context: BotContext) -> None:
     tr = await reader(update, context)
-    if await people.get_person(context.svc, update.effective_user.id) is None:  # type: ignore[union-attr]
-        await people.register(context.svc, user_info(update.effective_user))  # type: ignore[arg-type]
+    if await people.get_person(context.svc, sender_id(update)) is None:
+        await people.register(context.svc, user_info(sender(update)))
     await reply(
         update,
         tr.gettext("Please choose your language:"),

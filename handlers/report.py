@@ -23,6 +23,7 @@ from handlers.common import (
     reader,
     remove_keyboard,
     reply,
+    sender_id,
     split_text,
 )
 from handlers.report_views import edit_note, error_text, render
@@ -88,8 +89,9 @@ async def not_an_nfp(update: Update, context: BotContext) -> None:
 
 async def report_command(update: Update, context: BotContext) -> None:
     """``/report`` starts or resumes this week's report; ``/report last`` the previous week."""
-    user_id = update.effective_user.id  # type: ignore[union-attr]
-    previous = bool(context.args) and context.args[0].lower() in ("last", "прошлая", "previous")
+    user_id = sender_id(update)
+    args = context.args or []
+    previous = bool(args) and args[0].lower() in ("last", "прошлая", "previous")
     try:
         screen = await reports.open_report(context.svc, user_id, previous=previous)
     except NotAnNfp:
@@ -128,7 +130,7 @@ async def _open_from_button(
     try:
         screen = await reports.open_report(
             context.svc,
-            update.effective_user.id,  # type: ignore[union-attr]
+            sender_id(update),
             iso3=iso3,
             week=week,
             previous=previous,
@@ -150,7 +152,7 @@ async def button(update: Update, context: BotContext, data: ReportButton) -> Non
     assert query is not None
     screen = await reports.press(
         context.svc,
-        update.effective_user.id,  # type: ignore[union-attr]
+        sender_id(update),
         data.nonce,
         data.action,
         data.arg,
@@ -164,8 +166,8 @@ async def button(update: Update, context: BotContext, data: ReportButton) -> Non
         # a double tap or an old keyboard: say so, change nothing, send nothing new
         text = (
             tr.gettext("This button is no longer valid. Send /report to see your report.")
-            if screen.kind == "stale"
-            else error_text(tr, screen.error).removeprefix("⚠️ ")  # type: ignore[arg-type]
+            if screen.kind == "stale" or screen.error is None
+            else error_text(tr, screen.error).removeprefix("⚠️ ")
         )
         await answer_query(update, text)
         return
@@ -186,7 +188,7 @@ async def text(update: Update, context: BotContext) -> None:
     assert message is not None and message.text is not None
     screen = await reports.answer_text(
         context.svc,
-        update.effective_user.id,  # type: ignore[union-attr]
+        sender_id(update),
         message.text,
         message.message_id,
     )
@@ -195,7 +197,7 @@ async def text(update: Update, context: BotContext) -> None:
         return
     follow = await followups.answer_text(
         context.svc,
-        update.effective_user.id,  # type: ignore[union-attr]
+        sender_id(update),
         message.text,
     )
     if follow is not None:
@@ -219,7 +221,7 @@ async def edited(update: Update, context: BotContext) -> None:
         return
     screen = await reports.edit_answer(
         context.svc,
-        update.effective_user.id,  # type: ignore[union-attr]
+        sender_id(update),
         message.message_id,
         text,
     )

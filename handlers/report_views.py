@@ -159,11 +159,11 @@ def render(screen: Screen, tr: Translator, config: Config) -> tuple[str, Rows]:
         ), []
     if screen.kind == "pick_country":
         last = screen.week == "last"
-        rows = [
+        choices = [
             [(config.country(iso3)[1].name(tr.lang), PickCountry(iso3, last).pack())]
             for iso3 in screen.countries
         ]
-        return _("Which country do you want to report for?"), rows
+        return _("Which country do you want to report for?"), choices
     if screen.kind == "not_nfp":
         return no_longer_nfp_text(tr, config, screen.iso3), []
     if screen.kind in ("idle", "stale"):

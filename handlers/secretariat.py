@@ -13,7 +13,7 @@ from bot.followups import FollowupError, ask_clarification
 from bot.i18n import Translator
 from bot.status import CountryStatus, week_status
 from handlers.admin import outside_scope
-from handlers.common import admin_only, reader, reply, reply_long
+from handlers.common import admin_only, reader, reply, reply_long, sender_id
 
 # "2026-W47" or "W47": a bare number is a figure of the question, never a week
 _EXPLICIT_WEEK = re.compile(r"(?:\d{4}-)?[Ww]\d{1,2}")
@@ -39,7 +39,7 @@ async def status(update: Update, context: BotContext) -> None:
     tr = await reader(update, context)
     svc = context.svc
     now = svc.clock.now()
-    scope = await people.admin_scope(svc, update.effective_user.id)  # type: ignore[union-attr]
+    scope = await people.admin_scope(svc, sender_id(update))
     lines: list[str] = []
     for region in svc.config.regions:
         if not scope.covers(region.key):
@@ -110,7 +110,7 @@ async def remind(update: Update, context: BotContext) -> None:
             return
         targets = [iso3]
     else:
-        scope = await people.admin_scope(svc, update.effective_user.id)  # type: ignore[union-attr]
+        scope = await people.admin_scope(svc, sender_id(update))
         targets = [c.iso3 for r, c in svc.config.all_countries if scope.covers(r.key)]
     sent = await schedule.remind_now(svc, targets)
     if not sent:
@@ -156,7 +156,7 @@ async def clarify(update: Update, context: BotContext) -> None:
     comment = " ".join(args[2:] if week else args[1:])
     week = week or current
     try:
-        await ask_clarification(svc, update.effective_user.id, iso3, week, comment)  # type: ignore[union-attr]
+        await ask_clarification(svc, sender_id(update), iso3, week, comment)
     except FollowupError as refused:
         if refused.reason == "too_long":
             await reply(

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database, Tx
-from storage.timeutil import from_db, to_db
+from storage.timeutil import from_db_required, to_db
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ async def entries(db: Database, *, action: str | None = None, limit: int = 100) 
     )
     return [
         AuditEntry(
-            at=from_db(r["at"]),  # type: ignore[arg-type]
+            at=from_db_required(r["at"]),
             actor=r["actor"],
             action=r["action"],
             target=r["target"],

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from storage.db import Database, Row, Tx
-from storage.timeutil import from_db, to_db
+from storage.timeutil import from_db, from_db_required, to_db
 
 # --- delegations ------------------------------------------------------------------------
 
@@ -83,7 +83,7 @@ def _clarification(r: Row) -> Clarification:
         version=r["version"],
         asked_by=r["asked_by"],
         comment=r["comment"],
-        asked_at=from_db(r["asked_at"]),  # type: ignore[arg-type]
+        asked_at=from_db_required(r["asked_at"]),
         answered_by=r["answered_by"],
         answer=r["answer"],
         answered_at=from_db(r["answered_at"]),
@@ -169,7 +169,7 @@ def _revision(r: Row) -> Revision:
         new_value=json.loads(r["new_value"]),
         reason=r["reason"],
         by=r["by"],
-        at=from_db(r["at"]),  # type: ignore[arg-type]
+        at=from_db_required(r["at"]),
     )
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database, Row, Tx
-from storage.timeutil import from_db, to_db
+from storage.timeutil import from_db, from_db_required, to_db
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,8 @@ def _invite(r: Row) -> Invite:
         iso3=r["iso3"],
         kind=r["kind"],
         created_by=r["created_by"],
-        created_at=from_db(r["created_at"]),  # type: ignore[arg-type]
-        expires_at=from_db(r["expires_at"]),  # type: ignore[arg-type]
+        created_at=from_db_required(r["created_at"]),
+        expires_at=from_db_required(r["expires_at"]),
         used_by=r["used_by"],
         used_at=from_db(r["used_at"]),
         revoked_at=from_db(r["revoked_at"]),

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database, Row, Tx
-from storage.timeutil import from_db, to_db
+from storage.timeutil import from_db, from_db_required, to_db
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
 
@@ -82,8 +82,8 @@ def _item(r: Row) -> OutboxItem:
         chat_id=r["chat_id"],
         kind=r["kind"],
         payload=json.loads(r["payload"]),
-        created_at=from_db(r["created_at"]),  # type: ignore[arg-type]
-        not_before=from_db(r["not_before"]),  # type: ignore[arg-type]
+        created_at=from_db_required(r["created_at"]),
+        not_before=from_db_required(r["not_before"]),
         status=r["status"],
         attempts=r["attempts"],
         last_error=r["last_error"],
@@ -155,6 +155,7 @@ async def due(
     ``one_per_chat`` gives only the chats' heads that are due: what a paced sender can send
     next without reordering a chat's messages (a head in backoff holds its chat).
     """
+    params: tuple[str | int, ...]
     if one_per_chat:
         where, params = _DUE_HEADS, (to_db(now), to_db(now), limit)
     else:

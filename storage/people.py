@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database, Row, Tx
-from storage.timeutil import from_db, to_db
+from storage.timeutil import from_db, from_db_required, to_db
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def _assignment(r: Row) -> Assignment:
         tg_id=r["tg_id"],
         iso3=r["iso3"],
         kind=r["kind"],
-        created_at=from_db(r["created_at"]),  # type: ignore[arg-type]
+        created_at=from_db_required(r["created_at"]),
         person=_person(r),
     )
 
@@ -117,7 +117,8 @@ async def add_admin(tx: Tx, now: datetime, tg_id: int, source: str, added_by: in
 
 async def admin_source(db: Database | Tx, tg_id: int) -> str | None:
     """How the person became an admin ("config", "cli", "bot"); None if they are not one."""
-    return await db.fetchval("SELECT source FROM admins WHERE tg_id = ?", (tg_id,))
+    source: str | None = await db.fetchval("SELECT source FROM admins WHERE tg_id = ?", (tg_id,))
+    return source
 
 
 async def remove_admin(tx: Tx, tg_id: int) -> bool:

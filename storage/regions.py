@@ -30,7 +30,10 @@ async def sync(tx: Tx, regions: Iterable[tuple[str, Iterable[CountryRow]]]) -> N
 
 
 async def group_chat(db: Database | Tx, region_key: str) -> int | None:
-    return await db.fetchval("SELECT group_chat_id FROM regions WHERE key = ?", (region_key,))
+    chat_id: int | None = await db.fetchval(
+        "SELECT group_chat_id FROM regions WHERE key = ?", (region_key,)
+    )
+    return chat_id
 
 
 async def set_group_chat(tx: Tx, region_key: str, chat_id: int | None) -> None:
@@ -38,4 +41,7 @@ async def set_group_chat(tx: Tx, region_key: str, chat_id: int | None) -> None:
 
 
 async def region_of_group(db: Database, chat_id: int) -> str | None:
-    return await db.fetchval("SELECT key FROM regions WHERE group_chat_id = ?", (chat_id,))
+    key: str | None = await db.fetchval(
+        "SELECT key FROM regions WHERE group_chat_id = ?", (chat_id,)
+    )
+    return key

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database, Row, Tx
-from storage.timeutil import from_db, to_db
+from storage.timeutil import from_db, from_db_required, to_db
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _version(r: Row) -> Version:
         version=r["version"],
         answers=json.loads(r["answers"]),
         confirmed_by=r["confirmed_by"],
-        confirmed_at=from_db(r["confirmed_at"]),  # type: ignore[arg-type]
+        confirmed_at=from_db_required(r["confirmed_at"]),
         late=bool(r["late"]),
         after_digest=bool(r["after_digest"]),
         warnings=json.loads(r["warnings"]) if r["warnings"] else [],
@@ -303,13 +303,17 @@ async def record_shown(
 
 async def outbox_message_id(db: Database | Tx, outbox_id: int) -> int | None:
     """The Telegram message id of an outbox row once sent; None while it waits."""
-    return await db.fetchval(
+    message_id: int | None = await db.fetchval(
         "SELECT message_id FROM outbox WHERE id = ? AND status = 'sent'", (outbox_id,)
     )
+    return message_id
 
 
 async def outbox_id_of(db: Database | Tx, dedup_key: str) -> int | None:
-    return await db.fetchval("SELECT id FROM outbox WHERE dedup_key = ?", (dedup_key,))
+    row_id: int | None = await db.fetchval(
+        "SELECT id FROM outbox WHERE dedup_key = ?", (dedup_key,)
+    )
+    return row_id
 
 
 # --- scheduler marks, digests -----------------------------------------------------------

@@ -12,4 +12,10 @@ def to_db(when: datetime) -> str:
 
 
 def from_db(text: str | None) -> datetime | None:
+    """A nullable column's timestamp (NULL stays None)."""
     return None if text is None else datetime.fromisoformat(text)
+
+
+def from_db_required(text: str) -> datetime:
+    """A NOT NULL column's timestamp: typed as a datetime, never None."""
+    return datetime.fromisoformat(text)

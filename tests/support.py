@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
-from telegram.ext import Application
-
 from bot.app import Options, build_application
 from bot.clock import FakeClock
 from bot.config import Config
+from bot.context import BotApplication
 from bot.runner import polling
 from bot.sandbox import Sandbox, SentMessage, SimUser
 from bot.services import Services
@@ -21,13 +20,14 @@ class BotEnv:
         self.sandbox = sandbox
         self.config = config
         self.clock = clock
-        self.app: Application | None = None
+        self.app: BotApplication | None = None
         self._stack: AsyncExitStack | None = None
 
     @property
     def svc(self) -> Services:
         assert self.app is not None
-        return self.app.bot_data["svc"]
+        svc: Services = self.app.bot_data["svc"]
+        return svc
 
     async def start(self) -> None:
         self.app = build_application(
@@ -117,7 +117,8 @@ async def answer_all(
         elif question.type == "choice":
             await user.press(str(value))
         else:
-            for label in value:  # type: ignore[union-attr]
+            assert isinstance(value, list), f"{key}: a multi answer is a list of labels"
+            for label in value:
                 await user.press("▫️ " + label)
                 edited = await user.next_message()
                 assert edited.kind == "edited"

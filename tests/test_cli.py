@@ -23,7 +23,7 @@ def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def nfpbot(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
+def nfpbot(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         env=env,

@@ -10,8 +10,8 @@ from bot.config import Config
 from bot.cycle import current_week, cycle_for, parse_week, region_week, shift_week, week_of
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from bot.config import Config
 from bot.i18n import translator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,8 +29,8 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
-def extracted_ids() -> set[str | tuple[str, str]]:
-    found: set[str | tuple[str, str]] = set()
+def extracted_ids() -> set[str | tuple[str, ...]]:
+    found: set[str | tuple[str, ...]] = set()
     for sub in ("bot", "handlers"):
         for _file, _line, message, _comments, _ctx in extract_from_dir(
             ROOT / sub, method_map=[("**.py", "python")]
@@ -50,7 +51,7 @@ def test_russian_is_complete_and_placeholders_match() -> None:
         if not m.id:
             continue
         ids = [m.id] if isinstance(m.id, str) else list(m.id)
-        strings = [m.string] if isinstance(m.string, str) else list(m.string)
+        strings = list(m.string) if isinstance(m.string, list | tuple) else [m.string or ""]
         if "fuzzy" in m.flags or not all(strings):
             problems.append(f"untranslated: {ids[0]!r}")
             continue
@@ -65,7 +66,7 @@ def test_russian_has_three_plural_forms() -> None:
     cat = catalog("ru")
     assert cat.num_plurals == 3
     plural = [m for m in cat if m.id and not isinstance(m.id, str)]
-    assert plural and all(len(m.string) == 3 for m in plural)
+    assert plural and all(isinstance(m.string, list | tuple) and len(m.string) == 3 for m in plural)
     tr = translator("ru")
     forms = [tr.ngettext("{n} week", "{n} weeks", n).format(n=n) for n in (1, 2, 5, 11, 21, 22)]
     assert forms == ["1 неделя", "2 недели", "5 недель", "11 недель", "21 неделя", "22 недели"]
@@ -76,7 +77,7 @@ def test_compiled_catalog_matches_the_po_file() -> None:
     to the msgids, so only Russian carries translations)."""
     lang = "ru"
 
-    def table(messages: Iterable[Message]) -> dict:
+    def table(messages: Iterable[Message]) -> dict[str | tuple[str, ...], str | tuple[str, ...]]:
         return {
             _key(m.id): _key(m.string)
             for m in messages
@@ -93,7 +94,7 @@ def _key(value: str | list[str] | tuple[str, ...]) -> str | tuple[str, ...]:
     return value if isinstance(value, str) else tuple(value)
 
 
-def test_country_names_come_from_cldr_in_the_readers_language(config) -> None:
+def test_country_names_come_from_cldr_in_the_readers_language(config: Config) -> None:
     _, kaz = config.country("KAZ")
     _, mng = config.country("MNG")
     assert (kaz.name("ru"), kaz.name("en")) == ("Казахстан", "Kazakhstan")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.config import Config, Questionnaire
@@ -25,11 +27,11 @@ def q(config: Config) -> Questionnaire:
 
 
 def test_questions_come_in_order_and_skipped_counts_as_answered(q: Questionnaire) -> None:
-    assert next_unanswered(q, {}).key == "new_cases"
-    assert next_unanswered(q, {"new_cases": 1, "new_deaths": 0, "tests": None}).key == (
-        "hospitalised"
-    )
-    full = {k: None for k in q.keys}
+    first = next_unanswered(q, {})
+    assert first is not None and first.key == "new_cases"
+    after = next_unanswered(q, {"new_cases": 1, "new_deaths": 0, "tests": None})
+    assert after is not None and after.key == "hospitalised"
+    full: dict[str, Any] = {k: None for k in q.keys}
     assert next_unanswered(q, full) is None
     assert not is_complete(q, full)  # required ones cannot be skipped
     full.update(new_cases=1, new_deaths=0, measures="none", lab_capacity="adequate")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot, InputMediaPhoto
@@ -14,7 +15,7 @@ from bot.sandbox.users import make_png
 
 
 @pytest.fixture
-async def bot(sandbox: Sandbox):
+async def bot(sandbox: Sandbox) -> AsyncIterator[Bot]:
     b = Bot(
         sandbox.token,
         base_url=sandbox.base_url,

@@ -96,7 +96,9 @@ def _trim(text: str, ents: list[dict[str, Any]]) -> tuple[str, list[dict[str, An
     return stripped, out
 
 
-def check_text(text: str, parse_mode: str | None, entities: list[dict[str, Any]] | None):
+def check_text(
+    text: str, parse_mode: str | None, entities: list[dict[str, Any]] | None
+) -> tuple[str, list[dict[str, Any]]]:
     """Message text must be 1-4096 characters (code points) after entity parsing.
 
     Telegram counts code points here, not UTF-16 units (entity offsets are UTF-16): measured

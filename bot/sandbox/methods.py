@@ -209,7 +209,7 @@ class BotApi:
         sent = SentMessage(
             chat_id=chat.id,
             message_id=mid,
-            text=text,
+            text=text or "",
             parse_mode=limits.normalize_parse_mode(params.get("parse_mode")),
             buttons=buttons_of(markup),
             reply_markup=markup,
@@ -247,9 +247,9 @@ class BotApi:
         if isinstance(value, str):
             if value.startswith(("http://", "https://")):
                 return None, value  # Telegram would fetch it; the sandbox has no network
-            rec = self.sb.files.get(value)
-            if rec is not None:
-                return rec, None
+            known = self.sb.files.get(value)
+            if known is not None:
+                return known, None
         raise bad_request("wrong file identifier/HTTP URL specified")
 
     def _photo_sizes(self, rec: FileRecord | None) -> list[dict[str, Any]]:
@@ -281,7 +281,9 @@ class BotApi:
             d["mime_type"] = rec.mime_type
         return d
 
-    def _caption(self, params: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]], dict]:
+    def _caption(
+        self, params: dict[str, Any]
+    ) -> tuple[str | None, list[dict[str, Any]], dict[str, Any]]:
         caption, ents = limits.check_caption(
             params.get("caption"), params.get("parse_mode"), params.get("caption_entities")
         )
@@ -500,7 +502,7 @@ class BotApi:
         sent = SentMessage(
             chat_id=chat.id,
             message_id=old.message_id,
-            text=text,
+            text=text or "",
             parse_mode=(
                 limits.normalize_parse_mode(p.get("parse_mode"))
                 if raw_text is not None

@@ -16,7 +16,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -111,7 +111,7 @@ class Sandbox:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> Sandbox:
+    async def start(self) -> Self:
         """Listen on host:port (port 0 picks a free one)."""
         if self._runner is not None:
             raise RuntimeError("sandbox already started")
@@ -138,7 +138,7 @@ class Sandbox:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> Sandbox:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:

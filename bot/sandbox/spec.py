@@ -94,8 +94,8 @@ class Spec:
             out[name] = self._decode_top(field, value)
         attached = _attach_refs(out)
         for name, up in uploads.items():
-            field = method.fields.get(name)
-            if field is not None and "InputFile" in field.types:
+            up_field = method.fields.get(name)
+            if up_field is not None and "InputFile" in up_field.types:
                 out[name] = up
             elif name not in attached:
                 raise bad_request(f'unknown parameter "{name}" for method {method.name}')

@@ -20,7 +20,7 @@ class SentMessage:
 
     chat_id: int
     message_id: int
-    text: str | None
+    text: str  # the visible text or caption; "" when there is none (a photo without caption)
     parse_mode: str | None
     buttons: list[list[tuple[str, str | None]]]
     reply_markup: dict[str, Any] | None

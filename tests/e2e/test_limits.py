@@ -85,10 +85,10 @@ async def test_a_review_longer_than_one_message_is_split_and_confirms(
         assert "describe what is needed" in last.text
         await nfp.send("y" * 999)
         await next_sent(nfp)  # training
-        await nfp.send(answers["training"])
+        await nfp.send(str(answers["training"]))
         await next_sent(nfp)  # developments
         nfp.drain()
-        await nfp.send(answers["developments"])
+        await nfp.send(str(answers["developments"]))
         first = await next_sent(nfp)
         rest = [await next_sent(nfp)]
         while not rest[-1].buttons:

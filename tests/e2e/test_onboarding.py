@@ -120,7 +120,7 @@ async def test_non_admin_cannot_use_admin_commands(env: BotEnv) -> None:
         msg = await env.say(user, command)
         assert msg.text == "This command is for the secretariat's administrators only."
     refused = await audit.entries(env.svc.db, action="refused")
-    assert sorted(e.target for e in refused) == ["invite", "nfps", "revoke"]
+    assert sorted(e.target or "" for e in refused) == ["invite", "nfps", "revoke"]
     help_text = (await env.say(user, "/help")).text
     assert "/language" in help_text and "/invite" not in help_text and "/report" not in help_text
     admin_help = (await env.say(env.admin(), "/help")).text

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.clock import FakeClock
+from bot.sandbox import SimUser
 from storage import audit
 from storage import reports as store
 from tests.support import (
@@ -237,7 +238,9 @@ async def test_two_nfps_of_one_country_take_over_explicitly(env: BotEnv) -> None
     assert entry.actor == 832
 
 
-async def confirm_report(env: BotEnv, nfp, answers=ANSWERS_EN) -> None:
+async def confirm_report(
+    env: BotEnv, nfp: SimUser, answers: dict[str, object] = ANSWERS_EN
+) -> None:
     await nfp.send("/report")
     await next_sent(nfp)
     await answer_all(env, nfp, answers)

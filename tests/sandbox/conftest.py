@@ -7,6 +7,7 @@ import logging
 import struct
 import zlib
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
 from telegram import Bot
@@ -51,7 +52,9 @@ async def bot(sb: Sandbox) -> AsyncIterator[Bot]:
 
 
 @contextlib.asynccontextmanager
-async def running_app(sb: Sandbox, handlers: Sequence[BaseHandler]) -> AsyncIterator[Application]:
+async def running_app(
+    sb: Sandbox, handlers: Sequence[BaseHandler[Any, Any, Any]]
+) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
     """A real Application polling the sandbox, stopped cleanly on exit."""
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = (
@@ -65,6 +68,7 @@ async def running_app(sb: Sandbox, handlers: Sequence[BaseHandler]) -> AsyncIter
         app.add_handler(h)
     async with app:
         await app.start()
+        assert app.updater is not None
         await app.updater.start_polling(poll_interval=0)
         try:
             yield app

@@ -18,7 +18,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.sandbox import Sandbox
+from bot.sandbox import Sandbox, SimUser
 
 USER = 3001
 # Reading RetryAfter.retry_after warns about its future timedelta type; _seconds handles both.
@@ -33,11 +33,13 @@ def _seconds(retry_after: int | dtm.timedelta) -> float:
 
 
 @pytest.fixture
-def ann(sb: Sandbox):
+def ann(sb: Sandbox) -> SimUser:
     return sb.user(USER, "Ann")
 
 
-async def test_blocked_user_gets_403_and_queues_my_chat_member(bot: Bot, sb: Sandbox, ann) -> None:
+async def test_blocked_user_gets_403_and_queues_my_chat_member(
+    bot: Bot, sb: Sandbox, ann: SimUser
+) -> None:
     await bot.send_message(USER, "before")
     ann.block()
     with pytest.raises(Forbidden, match="bot was blocked by the user"):
@@ -46,6 +48,7 @@ async def test_blocked_user_gets_403_and_queues_my_chat_member(bot: Bot, sb: San
         await bot.send_chat_action(USER, "typing")
     updates = await bot.get_updates(timeout=0)
     change = updates[-1].my_chat_member
+    assert change is not None
     assert change.old_chat_member.status == "member"
     assert change.new_chat_member.status == "kicked"
     ann.unblock()
@@ -53,7 +56,7 @@ async def test_blocked_user_gets_403_and_queues_my_chat_member(bot: Bot, sb: San
     assert [c.status for c in sb.calls_to("sendMessage")] == [200, 403, 200]
 
 
-async def test_injected_429_5xx_and_chat_targeting(bot: Bot, sb: Sandbox, ann) -> None:
+async def test_injected_429_5xx_and_chat_targeting(bot: Bot, sb: Sandbox, ann: SimUser) -> None:
     other = sb.user(USER + 1)
     sb.inject("sendMessage", status=429, retry_after=7, chat_id=USER)
     await bot.send_message(other.chat_id, "not targeted")
@@ -84,7 +87,7 @@ async def test_injected_429_5xx_and_chat_targeting(bot: Bot, sb: Sandbox, ann) -
     )
 
 
-async def test_slow_and_dropped_answers(bot: Bot, sb: Sandbox, ann) -> None:
+async def test_slow_and_dropped_answers(bot: Bot, sb: Sandbox, ann: SimUser) -> None:
     sb.inject("sendMessage", delay=0.3)
     t0 = time.perf_counter()
     msg = await bot.send_message(USER, "slow but fine")
@@ -144,7 +147,9 @@ async def test_optional_private_chat_limit() -> None:
                 await bot.send_message(USER, "two")
 
 
-async def test_long_poll_holds_until_update_and_conflicts(bot: Bot, sb: Sandbox, ann) -> None:
+async def test_long_poll_holds_until_update_and_conflicts(
+    bot: Bot, sb: Sandbox, ann: SimUser
+) -> None:
     async def later() -> None:
         await asyncio.sleep(0.2)
         await ann.send("wake up")
@@ -152,7 +157,7 @@ async def test_long_poll_holds_until_update_and_conflicts(bot: Bot, sb: Sandbox,
     t0 = time.perf_counter()
     _, updates = await asyncio.gather(later(), bot.get_updates(timeout=3))
     assert 0.2 <= time.perf_counter() - t0 < 1.5
-    assert updates[0].message.text == "wake up"
+    assert updates[0].message is not None and updates[0].message.text == "wake up"
 
     held = asyncio.create_task(bot.get_updates(offset=updates[0].update_id + 1, timeout=3))
     await asyncio.sleep(0.05)
@@ -171,11 +176,13 @@ async def test_long_poll_holds_until_update_and_conflicts(bot: Bot, sb: Sandbox,
     assert await bot.get_updates(timeout=0) == ()
 
 
-async def test_a_lost_confirmation_redelivers_the_same_updates(bot: Bot, sb: Sandbox, ann) -> None:
+async def test_a_lost_confirmation_redelivers_the_same_updates(
+    bot: Bot, sb: Sandbox, ann: SimUser
+) -> None:
     await ann.send("one")
     await ann.send("two")
     first = await bot.get_updates(timeout=0)
-    assert [u.message.text for u in first] == ["one", "two"]
+    assert [u.message.text if u.message else None for u in first] == ["one", "two"]
     sb.lose_confirmations(1)
     # the call carrying the offset "never arrived": both come back, same update_ids
     again = await bot.get_updates(offset=first[-1].update_id + 1, timeout=0)
@@ -186,12 +193,12 @@ async def test_a_lost_confirmation_redelivers_the_same_updates(bot: Bot, sb: San
     assert await bot.get_updates(offset=first[-1].update_id + 1, timeout=0) == ()
     await ann.send("three")
     third = await bot.get_updates(timeout=0)
-    assert [u.message.text for u in third] == ["three"]
+    assert [u.message.text if u.message else None for u in third] == ["three"]
     assert len(await bot.get_updates(offset=third[-1].update_id + 1, timeout=0)) == 1
     assert sb.pending_updates == 1
 
 
-async def test_random_faults_are_seeded_and_spare_get_updates(sb: Sandbox, ann) -> None:
+async def test_random_faults_are_seeded_and_spare_get_updates(sb: Sandbox, ann: SimUser) -> None:
     from bot.sandbox import RandomFaults
 
     sb.enforce_rate_limits = False  # only the injected 429s here
@@ -211,7 +218,8 @@ async def test_random_faults_are_seeded_and_spare_get_updates(sb: Sandbox, ann) 
                     statuses.append(502)
             await ann.send("poll me")
             updates = await b.get_updates(timeout=0)  # never refused
-            assert updates[-1].message.text == "poll me"
+            last = updates[-1].message
+            assert last is not None and last.text == "poll me"
             await b.get_updates(offset=updates[-1].update_id + 1, timeout=0)
             await b.get_me()  # not a reply method
         assert sum(sb.chaos.injected.values()) == sum(s != 200 for s in statuses)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import ChatMigrated, Forbidden
 from telegram.ext import (
+    BaseHandler,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -32,24 +34,28 @@ KEYBOARD = InlineKeyboardMarkup(
 )
 
 
-def _handlers(seen: list[str]) -> list:
+def _handlers(seen: list[str]) -> list[BaseHandler[Any, Any, Any]]:
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         seen.append(f"command:{context.args}")
+        assert update.message is not None
         await update.message.reply_text(
             "<b>Welcome</b>, pick one", parse_mode="HTML", reply_markup=KEYBOARD
         )
 
     async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         q = update.callback_query
+        assert q is not None and q.data is not None
         seen.append(f"callback:{q.data}")
         await q.answer("Noted", show_alert=True)
         await q.edit_message_text(f"You chose {q.data.split(':')[1]}")
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None and update.message.text is not None
         seen.append(f"text:{update.message.text}")
         await update.message.reply_text(update.message.text)
 
     async def other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None
         kind = "photo" if update.message.photo else "sticker" if update.message.sticker else "voice"
         seen.append(kind)
         if update.message.photo:
@@ -60,6 +66,7 @@ def _handlers(seen: list[str]) -> list:
 
     async def member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         cm = update.my_chat_member
+        assert cm is not None
         seen.append(f"member:{cm.old_chat_member.status}->{cm.new_chat_member.status}")
 
     return [
@@ -174,6 +181,7 @@ async def test_settle_waits_for_slow_handler_and_times_out_without_bot(sb: Sandb
 
     async def slow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await asyncio.sleep(0.02)
+        assert update.message is not None
         await update.message.reply_text("slow reply")
         done.append(time.monotonic())
 

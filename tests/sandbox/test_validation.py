@@ -10,10 +10,11 @@ from telegram import (
     InlineKeyboardMarkup,
     InputMediaDocument,
     InputMediaPhoto,
+    Message,
 )
 from telegram.error import BadRequest, EndPointNotFound
 
-from bot.sandbox import Sandbox
+from bot.sandbox import Sandbox, SimUser
 
 from .conftest import png_bytes
 
@@ -21,7 +22,7 @@ USER = 2001
 
 
 @pytest.fixture
-def ann(sb: Sandbox):
+def ann(sb: Sandbox) -> SimUser:
     return sb.user(USER, "Ann")
 
 
@@ -30,7 +31,7 @@ def _kb(data: str) -> InlineKeyboardMarkup:
 
 
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBUserWarning")
-async def test_unknown_method_is_404_and_names_are_case_insensitive(bot: Bot, ann) -> None:
+async def test_unknown_method_is_404_and_names_are_case_insensitive(bot: Bot, ann: SimUser) -> None:
     with pytest.raises(EndPointNotFound):
         await bot.do_api_request("sendMesage", api_kwargs={"chat_id": USER, "text": "x"})
     msg = await bot.do_api_request("SENDMESSAGE", api_kwargs={"chat_id": USER, "text": "x"})
@@ -38,7 +39,7 @@ async def test_unknown_method_is_404_and_names_are_case_insensitive(bot: Bot, an
 
 
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBUserWarning")
-async def test_unknown_parameter_and_missing_required(bot: Bot, sb: Sandbox, ann) -> None:
+async def test_unknown_parameter_and_missing_required(bot: Bot, sb: Sandbox, ann: SimUser) -> None:
     with pytest.raises(
         BadRequest, match=r'(?i)unknown parameter "parse_mod" for method sendmessage'
     ):
@@ -54,7 +55,7 @@ async def test_unknown_parameter_and_missing_required(bot: Bot, sb: Sandbox, ann
     )
 
 
-async def test_string_fields_stay_strings_and_json_bodies_work(sb: Sandbox, ann) -> None:
+async def test_string_fields_stay_strings_and_json_bodies_work(sb: Sandbox, ann: SimUser) -> None:
     url = f"{sb.base_url}{sb.token}/sendMessage"
     async with aiohttp.ClientSession() as http:
         async with http.post(url, data={"chat_id": str(USER), "text": "123"}) as r:
@@ -74,7 +75,7 @@ async def test_string_fields_stay_strings_and_json_bodies_work(sb: Sandbox, ann)
     }
 
 
-async def test_chat_not_found_and_text_limits(bot: Bot, ann) -> None:
+async def test_chat_not_found_and_text_limits(bot: Bot, ann: SimUser) -> None:
     with pytest.raises(BadRequest, match="Chat not found"):
         await bot.send_message(999_999, "anyone?")
     assert (await bot.send_message(USER, "a" * 4096)).text == "a" * 4096
@@ -82,6 +83,7 @@ async def test_chat_not_found_and_text_limits(bot: Bot, ann) -> None:
         await bot.send_message(USER, "a" * 4097)
     # 4096 visible characters wrapped in tags is fine: the limit is after entity parsing.
     msg = await bot.send_message(USER, "<b>" + "a" * 4000 + "</b><i>" + "b" * 96 + "</i>", "HTML")
+    assert msg.text is not None
     assert len(msg.text) == 4096 and [e.type for e in msg.entities] == ["bold", "italic"]
     # Telegram counts code points, not UTF-16 units (measured live, FerroxLabs/wayland#934):
     # 4,096 emoji outside the BMP (8,192 UTF-16 units) are accepted, 4,097 refused.
@@ -94,15 +96,15 @@ async def test_chat_not_found_and_text_limits(bot: Bot, ann) -> None:
         await bot.send_message(USER, "x", parse_mode="Textile")
 
 
-async def test_caption_limit(bot: Bot, ann) -> None:
+async def test_caption_limit(bot: Bot, ann: SimUser) -> None:
     photo = png_bytes()
     ok = await bot.send_photo(USER, photo, caption="c" * 1024)
-    assert len(ok.caption) == 1024
+    assert ok.caption is not None and len(ok.caption) == 1024
     with pytest.raises(BadRequest, match="Message caption is too long"):
         await bot.send_photo(USER, photo, caption="c" * 1025)
 
 
-async def test_callback_data_is_limited_in_bytes(bot: Bot, ann) -> None:
+async def test_callback_data_is_limited_in_bytes(bot: Bot, ann: SimUser) -> None:
     await bot.send_message(USER, "ok", reply_markup=_kb("é" * 32))  # 64 bytes
     with pytest.raises(BadRequest, match="Button_data_invalid"):
         await bot.send_message(USER, "x", reply_markup=_kb("é" * 32 + "a"))  # 65 bytes
@@ -131,14 +133,14 @@ async def test_callback_data_is_limited_in_bytes(bot: Bot, ann) -> None:
         ("<a href=x", "unclosed start tag at byte offset 0"),
     ],
 )
-async def test_malformed_html_is_rejected(bot: Bot, ann, html: str, reason: str) -> None:
+async def test_malformed_html_is_rejected(bot: Bot, ann: SimUser, html: str, reason: str) -> None:
     with pytest.raises(BadRequest) as info:
         await bot.send_message(USER, html, parse_mode="HTML")
     # PTB capitalizes the description once it strips "Bad Request: ".
     assert info.value.message.lower() == f"can't parse entities: {reason}".lower()
 
 
-async def test_valid_html_gives_entities(bot: Bot, ann) -> None:
+async def test_valid_html_gives_entities(bot: Bot, ann: SimUser) -> None:
     text = (
         '<b>B</b> <strong>S</strong> <i>I</i> <u>U</u> <s>X</s> <span class="tg-spoiler">sp</span> '
         '<tg-spoiler>t</tg-spoiler> <a href="https://example.org/?a=1&amp;b=2">L</a> '
@@ -146,7 +148,7 @@ async def test_valid_html_gives_entities(bot: Bot, ann) -> None:
         "<blockquote expandable>q</blockquote> &lt;&gt;&amp;&quot;&#128512;&#x41;"
     )
     msg = await bot.send_message(USER, text, parse_mode="HTML")
-    assert msg.text.endswith('<>&"😀A')
+    assert msg.text is not None and msg.text.endswith('<>&"😀A')
     types = [e.type for e in msg.entities]
     assert types == [
         "bold",
@@ -168,11 +170,12 @@ async def test_valid_html_gives_entities(bot: Bot, ann) -> None:
     assert (await bot.send_message(USER, "*x", parse_mode="MarkdownV2")).text == "*x"
 
 
-async def test_edits_deletes_and_callback_answers(bot: Bot, sb: Sandbox, ann) -> None:
+async def test_edits_deletes_and_callback_answers(bot: Bot, sb: Sandbox, ann: SimUser) -> None:
     msg = await bot.send_message(USER, "v1", reply_markup=_kb("k"))
     with pytest.raises(BadRequest, match="Message is not modified"):
         await bot.edit_message_text("v1", USER, msg.message_id, reply_markup=_kb("k"))
     edited = await bot.edit_message_text("v2", USER, msg.message_id)
+    assert isinstance(edited, Message)  # PTB types it Message | True (True: inline messages)
     assert edited.text == "v2" and edited.reply_markup is None and edited.edit_date
     with pytest.raises(BadRequest, match="Message to edit not found"):
         await bot.edit_message_text("x", USER, 4242)
@@ -207,7 +210,7 @@ async def test_edits_deletes_and_callback_answers(bot: Bot, sb: Sandbox, ann) ->
         await ann.press("nope")
 
 
-async def test_photo_document_and_media_group(bot: Bot, sb: Sandbox, ann) -> None:
+async def test_photo_document_and_media_group(bot: Bot, sb: Sandbox, ann: SimUser) -> None:
     png = png_bytes(5, 4)
     msg = await bot.send_photo(USER, png, caption="<b>chart</b>", parse_mode="HTML")
     assert (msg.photo[-1].width, msg.photo[-1].height) == (5, 4) and msg.caption == "chart"
@@ -222,7 +225,7 @@ async def test_photo_document_and_media_group(bot: Bot, sb: Sandbox, ann) -> Non
         await bot.send_photo(USER, "no-such-file-id")
 
     doc = await bot.send_document(USER, b"a,b\n1,2\n", filename="report.csv")
-    assert doc.document.file_name == "report.csv"
+    assert doc.document is not None and doc.document.file_name == "report.csv"
     assert ann.inbox[-1].document_bytes == b"a,b\n1,2\n" and ann.inbox[-1].filename == "report.csv"
 
     album = await bot.send_media_group(
@@ -242,7 +245,7 @@ async def test_photo_document_and_media_group(bot: Bot, sb: Sandbox, ann) -> Non
     assert sent.ok and all(m["media"].startswith("attach://") for m in sent.params["media"])
 
 
-async def test_commands_chat_info_and_updates(bot: Bot, sb: Sandbox, ann) -> None:
+async def test_commands_chat_info_and_updates(bot: Bot, sb: Sandbox, ann: SimUser) -> None:
     from telegram import BotCommand, BotCommandScopeAllPrivateChats
 
     me = await bot.get_me()
@@ -273,7 +276,9 @@ async def test_commands_chat_info_and_updates(bot: Bot, sb: Sandbox, ann) -> Non
     shown = await bot.send_message(USER, "q", reply_markup=_kb("d"))
     await ann.press("d", message_id=shown.message_id)
     only_cb = await bot.get_updates(timeout=0, allowed_updates=["callback_query"])
-    assert [u.callback_query.data for u in only_cb] == ["d"]  # the message was dropped
+    assert [u.callback_query.data if u.callback_query else None for u in only_cb] == [
+        "d"
+    ]  # the message was dropped
     assert sb.pending_updates == 1
     await bot.get_updates(offset=only_cb[-1].update_id + 1, timeout=0, allowed_updates=[])
     assert sb.pending_updates == 0
