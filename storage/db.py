@@ -39,6 +39,14 @@ BUSY_TIMEOUT_MS = 5000
 _in_transaction: contextvars.ContextVar[Database | None] = contextvars.ContextVar(
     "nfpbot_in_transaction", default=None
 )
+# Clean-ups of a BEGIN whose task was cancelled, kept referenced until they are done.
+_cleanups: set[asyncio.Task[None]] = set()
+
+
+class _BeginCancelled(Exception):
+    """The task was cancelled during BEGIN; a clean-up task now owns the write lock."""
+
+
 # Every Database not yet closed, so that an entry point can close them on any path:
 # aiosqlite's worker threads are not daemons and keep the interpreter alive otherwise.
 _open_databases: set[Database] = set()
@@ -238,8 +246,13 @@ class Database(_Reads):
         mark = _current_update.get()
         claim = claim and mark is not None and mark.state == "new"
         await self._lock_write(busy_timeout_ms)
+        release = True
         try:
-            await self._begin(busy_timeout_ms)
+            try:
+                await self._begin(busy_timeout_ms)
+            except _BeginCancelled as cancelled:
+                release = False  # the clean-up holds the lock until the connection is clean
+                raise asyncio.CancelledError() from cancelled
             marker = _in_transaction.set(self)
             try:
                 if claim:
@@ -261,7 +274,8 @@ class Database(_Reads):
                 except ValueError:  # exited from another context than it was entered in
                     _in_transaction.set(None)
         finally:
-            self._write_lock.release()
+            if release:
+                self._write_lock.release()
 
     async def _lock_write(self, busy_timeout_ms: int | None) -> None:
         """Take this process's write lock; with ``busy_timeout_ms``, give up as SQLite would.
@@ -305,14 +319,35 @@ class Database(_Reads):
         try:
             await asyncio.shield(begin)
         except asyncio.CancelledError:
+            # the BEGIN still runs on the connection's thread: a task of its own, which no
+            # further cancellation reaches, waits for it, rolls it back, restores the busy
+            # timeout and only then releases the write lock (nobody else may BEGIN before)
+            task = asyncio.get_running_loop().create_task(self._undo_begin(begin, busy_timeout_ms))
+            _cleanups.add(task)
+            task.add_done_callback(_cleanups.discard)
+            raise _BeginCancelled() from None
+        except BaseException:
+            if busy_timeout_ms is not None:
+                await self._restore_busy_timeout()
+            raise
+        if busy_timeout_ms is not None:
+            await self._restore_busy_timeout()
+
+    async def _undo_begin(self, begin: asyncio.Future[Any], busy_timeout_ms: int | None) -> None:
+        try:
             with contextlib.suppress(Exception):
                 await begin
-                await self._conn.execute("ROLLBACK")
-            raise
-        finally:
+            with contextlib.suppress(Exception):
+                if self._conn.in_transaction:
+                    await self._conn.execute("ROLLBACK")
             if busy_timeout_ms is not None:
-                with contextlib.suppress(Exception):
-                    await self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                await self._restore_busy_timeout()
+        finally:
+            self._write_lock.release()
+
+    async def _restore_busy_timeout(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     async def _claim(self, mark: UpdateMark) -> None:
         now = datetime.now(UTC)  # real time: what matters is Telegram's renumbering

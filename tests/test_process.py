@@ -150,6 +150,40 @@ async def test_a_read_outside_a_transaction_does_not_see_uncommitted_writes(
         await db.close()
 
 
+async def test_a_task_cancelled_while_its_begin_waits_leaves_the_connection_clean(
+    tmp_path: Path,
+) -> None:
+    """A stop cancels a handler whose BEGIN is waiting out another process's lock.
+
+    The BEGIN still completes on aiosqlite's thread once the lock is free; if nobody rolled
+    it back, every later transaction would fail with "cannot start a transaction within a
+    transaction" (seen once as a teardown error in the suite)."""
+    db = await Database.open(tmp_path / "db.sqlite3")
+    holder = sqlite3.connect(tmp_path / "db.sqlite3", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+
+        async def write() -> None:
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO audit (at, action) VALUES ('x', 'never')")
+
+        task = asyncio.create_task(write())
+        await asyncio.sleep(0.3)  # its BEGIN is waiting for the holder's lock
+        task.cancel()
+        await asyncio.sleep(0.05)
+        task.cancel()  # a stop cancels again, e.g. while the first cancel is being handled
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        holder.execute("ROLLBACK")  # the waiting BEGIN now succeeds on the thread
+        async with db.transaction() as tx:  # must not meet a transaction left open
+            await tx.execute("INSERT INTO audit (at, action) VALUES ('y', 'after')")
+        actions = [r[0] for r in await db.fetchall("SELECT action FROM audit")]
+        assert actions == ["after"]
+    finally:
+        holder.close()
+        await db.close()
+
+
 async def test_sqlite_refusals_are_told_apart_by_result_code(tmp_path: Path) -> None:
     path = tmp_path / "codes.sqlite3"
     sqlite3.connect(path).close()
