@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox import Sandbox
+from tests.support import until_polling
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -149,10 +150,7 @@ async def test_run_polls_answers_and_stops_cleanly_without_logging_the_token(
         proc = await start_bot(tmp_path, sb, sb.token)
         try:
             user = sb.user(4242, "Ann")
-            for _ in range(200):  # until the bot polls
-                if sb.calls_to("getUpdates"):
-                    break
-                await asyncio.sleep(0.05)
+            await until_polling(sb)
             await user.send("/start")
             reply = await user.next_message(timeout=15)
             assert "choose your language" in reply.text

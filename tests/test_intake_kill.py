@@ -18,7 +18,7 @@ from bot.config import load_config
 from bot.sandbox import Sandbox, SentMessage, SimUser
 from storage import reports as store
 from storage.db import Database
-from tests.support import next_sent
+from tests.support import next_sent, until_polling
 from tests.test_cli import ROOT, start_bot
 
 NFP = 4343
@@ -53,10 +53,7 @@ async def test_an_answer_confirmed_then_lost_in_a_kill_is_processed_at_the_next_
         user = sb.user(NFP, "Aibek")
         proc = await start_bot(tmp_path, sb, sb.token)
         try:
-            for _ in range(200):  # until the bot polls
-                if sb.calls_to("getUpdates"):
-                    break
-                await asyncio.sleep(0.05)
+            await until_polling(sb)
             await user.send("/report")
             assert "Question 1 of 9" in (await _question(user)).text
             await sb.settle()
@@ -102,10 +99,7 @@ async def test_a_kill_after_the_answer_was_stored_but_before_its_reply_still_sho
         user = sb.user(NFP, "Aibek")
         proc = await start_bot(tmp_path, sb, sb.token)
         try:
-            for _ in range(200):  # until the bot polls
-                if sb.calls_to("getUpdates"):
-                    break
-                await asyncio.sleep(0.05)
+            await until_polling(sb)
             await user.send("/report")
             assert "Question 1 of 9" in (await _question(user)).text
             await sb.settle()
