@@ -285,9 +285,9 @@ async def test_a_redirect_loop_ends_in_one_line_without_the_token(tmp_path: Path
     app.router.add_route("*", "/{tail:.*}", loop)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
+    site = web.TCPSite(runner, "127.0.0.1", 0)  # bound at once: no race with parallel tests
     await site.start()
+    port = runner.addresses[0][1]
     try:
         proc = await start_run(tmp_path, f"http://127.0.0.1:{port}/bot", TOKEN)
         out, err = await finish(proc, 60)
