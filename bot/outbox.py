@@ -39,6 +39,7 @@ import logging
 import time
 import warnings
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -170,8 +171,14 @@ class OutboxSender:
         per_chat_interval: float = 1.0,
         group_per_minute: int = 20,
         batch: int = 50,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``monotonic`` is the pacing clock (seconds): real time by default; a test passes a
+        settable one to check pacing exactly, without sleeping and without load making it
+        flaky. ``drain``'s timeout stays in real time either way.
+        """
         self._svc = svc
+        self._monotonic = monotonic
         self._bot = bot
         self.per_chat_interval = per_chat_interval
         self.group_per_minute = group_per_minute
@@ -181,7 +188,8 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        # pacing state, in time.monotonic() seconds: real time, whatever the injected clock says
+        # pacing state, in self._monotonic() seconds: real time (not svc.clock, which tests
+        # move by days), or a test's settable pacing clock
         self._paused_until = 0.0
         self._private_next: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = {}
@@ -279,7 +287,7 @@ class OutboxSender:
 
     def _wait_time(self) -> float:
         """Seconds until something could be sendable: end of a 429 pause, a paced chat, a poll."""
-        now = time.monotonic()
+        now = self._monotonic()
         if self._paused_until > now:
             return self._paused_until - now
         if self._busy:
@@ -297,7 +305,7 @@ class OutboxSender:
         self._busy = False
         self._hold_until = None
         await self._record_pending()
-        if time.monotonic() < self._paused_until:
+        if self._monotonic() < self._paused_until:
             return 0
         items = await store.due(self._svc.db, self._svc.clock.now(), self.batch, one_per_chat=True)
         self._prune()
@@ -306,7 +314,7 @@ class OutboxSender:
             if self._stopping:
                 break
             ready = self._ready_at(item.chat_id)
-            if ready > time.monotonic():
+            if ready > self._monotonic():
                 self._hold_until = (
                     ready if self._hold_until is None else min(self._hold_until, ready)
                 )
@@ -330,7 +338,7 @@ class OutboxSender:
         return sends[-self.group_per_minute] + self.group_window
 
     def _note_attempt(self, chat_id: int) -> None:
-        now = time.monotonic()
+        now = self._monotonic()
         if chat_id > 0:
             self._private_next[chat_id] = now + self.per_chat_interval
         else:
@@ -338,7 +346,7 @@ class OutboxSender:
 
     def _prune(self) -> None:
         """Forget pacing marks that no longer hold anything back."""
-        now = time.monotonic()
+        now = self._monotonic()
         for chat_id in [c for c, t in self._private_next.items() if t <= now]:
             del self._private_next[chat_id]
         for chat_id, sends in list(self._group_sends.items()):
@@ -402,7 +410,7 @@ class OutboxSender:
             )
         except RetryAfter as exc:
             pause = _retry_after(exc)
-            self._paused_until = max(self._paused_until, time.monotonic() + pause)
+            self._paused_until = max(self._paused_until, self._monotonic() + pause)
             log.info("outbox: flood control (429): pausing all sending for %.1f s", pause)
             return _Verdict(_Outcome.PAUSED, "release", self._describe(exc))
         except Forbidden as exc:

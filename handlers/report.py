@@ -70,10 +70,14 @@ async def show(
         and old != message.message_id
         and (pressed is None or pressed.message_id != old)
     ):
-        # cosmetic: off the chat's chain, so the person's next answer need not wait for it
-        context.application.create_task(
-            remove_keyboard(context.bot, message.chat_id, old), update=update
-        )
+        removal = remove_keyboard(context.bot, message.chat_id, old)
+        if context.application.running:
+            # cosmetic: off the chat's chain, so the person's next answer need not wait for it
+            context.application.create_task(removal, update=update)
+        else:
+            # the Application is stopping: PTB tracks create_task only while running, so
+            # the stop would not wait for the edit and the shutdown could cut it off
+            await removal
 
 
 async def not_an_nfp(update: Update, context: BotContext) -> None:

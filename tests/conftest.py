@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+
+# Before telegram is used: RetryAfter.retry_after as a timedelta, PTB's future type, instead
+# of an int with a deprecation warning (which filterwarnings = error would turn into a
+# failure). The product handles both; test_outbox checks the int form on its own.
+os.environ["PTB_TIMEDELTA"] = "1"
+
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,10 +17,20 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.config import Config, load_config
+from bot.i18n import SUPPORTED, use_languages
 from bot.sandbox import Sandbox
 from tests.support import ADMIN_ID, BotEnv
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _all_languages() -> Iterator[None]:
+    """The enabled languages are process-wide (bot.i18n): each test starts with all of them,
+    whatever a test before it on the same worker (pytest-xdist) enabled."""
+    use_languages(SUPPORTED, SUPPORTED[0])
+    yield
+    use_languages(SUPPORTED, SUPPORTED[0])
 
 
 @pytest.fixture

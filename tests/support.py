@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
 
 from bot.app import Options, build_application
@@ -71,6 +72,19 @@ class BotEnv:
         user.drain()
         await user.press(button)
         return await user.next_message()
+
+
+async def until_polling(sandbox: Sandbox, polls: int = 1, timeout: float = 15.0) -> None:  # noqa: ASYNC109
+    """Wait until the bot (a subprocess, say) has started its ``polls``-th getUpdates.
+
+    ``sandbox.polls_started`` counts a poll on arrival; ``calls_to("getUpdates")`` only
+    when it is answered, which for a long poll is its whole timeout (10 s) later.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    while sandbox.polls_started < polls:
+        if asyncio.get_running_loop().time() >= deadline:
+            raise AssertionError(f"the bot did not start poll #{polls} within {timeout} s")
+        await asyncio.sleep(0.02)
 
 
 async def next_sent(user: SimUser, timeout: float = 5.0) -> SentMessage:  # noqa: ASYNC109

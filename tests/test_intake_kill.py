@@ -18,7 +18,7 @@ from bot.config import load_config
 from bot.sandbox import Sandbox, SentMessage, SimUser
 from storage import reports as store
 from storage.db import Database
-from tests.support import next_sent
+from tests.support import next_sent, until_polling
 from tests.test_cli import ROOT, start_bot
 
 NFP = 4343
@@ -47,10 +47,7 @@ async def _question(user: SimUser) -> SentMessage:
 async def _started(tmp_path: Path, sb: Sandbox, user: SimUser) -> asyncio.subprocess.Process:
     """A real ``nfpbot run`` that polls, with the NFP on question 1 of this week's report."""
     proc = await start_bot(tmp_path, sb, sb.token)
-    for _ in range(200):  # until the bot polls
-        if sb.calls_to("getUpdates"):
-            break
-        await asyncio.sleep(0.05)
+    await until_polling(sb)
     await user.send("/report")
     assert "Question 1 of 9" in (await _question(user)).text
     await sb.settle()

@@ -378,6 +378,7 @@ async def test_crash_mid_broadcast_resends_only_the_message_in_flight(
 async def test_one_private_chat_is_paced(
     sandbox: Sandbox, db: Database, clock: FakeClock, make_sender: MakeSender
 ) -> None:
+    """Real time against the sandbox, loosely (lower bounds only: load cannot break them)."""
     u = sandbox.user(601, "P")
     for i in range(3):
         await put(db, clock, f"m{i}", u.id, text=f"part {i}")
@@ -392,35 +393,102 @@ async def test_one_private_chat_is_paced(
     assert [m.text for m in u.inbox] == ["part 0", "part 1", "part 2"]  # order kept
 
 
-async def test_many_chats_are_not_serialized(
-    sandbox: Sandbox, db: Database, clock: FakeClock, make_sender: MakeSender
+class Ticker:
+    """A settable pacing clock (seconds) for ``OutboxSender(monotonic=...)``."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def paced(bot: ExtBot[Any], db: Database, clock: FakeClock) -> Callable[..., OutboxSender]:
+    """Senders on a settable pacing clock, not started: each pass is driven by the test."""
+
+    def make(ticker: Ticker, **kwargs: Any) -> OutboxSender:
+        svc = Services(cast(Config, None), db, clock)
+        return OutboxSender(svc, bot, monotonic=ticker, **kwargs)
+
+    return make
+
+
+async def test_a_private_chat_is_paced_to_the_interval_exactly(
+    sandbox: Sandbox, db: Database, clock: FakeClock, paced: Callable[..., OutboxSender]
+) -> None:
+    u = sandbox.user(611, "P")
+    for i in range(3):
+        await put(db, clock, f"m{i}", u.id, text=f"part {i}")
+    ticker = Ticker()
+    sender = paced(ticker, per_chat_interval=1.0)
+
+    assert await sender.send_due_once() == 1
+    assert await sender.send_due_once() == 0  # the chat is held, however often it is asked
+    ticker.now += 0.999
+    assert await sender.send_due_once() == 0
+    ticker.now += 0.001
+    assert await sender.send_due_once() == 1
+    ticker.now += 0.5
+    assert await sender.send_due_once() == 0
+    ticker.now += 0.5
+    assert await sender.send_due_once() == 1
+    assert [m.text for m in u.inbox] == ["part 0", "part 1", "part 2"]  # order kept
+
+
+async def test_many_chats_go_out_in_one_pass_without_waiting_for_each_other(
+    sandbox: Sandbox, db: Database, clock: FakeClock, paced: Callable[..., OutboxSender]
 ) -> None:
     users = [sandbox.user(700 + i, f"N{i}") for i in range(10)]
     for u in users:
         await put(db, clock, f"n:{u.id}", u.id, text="news")
-    sender = make_sender(per_chat_interval=1.0)
-    started = time.monotonic()
-    sender.wake()
-    await sender.drain()
+    sender = paced(Ticker(), per_chat_interval=1.0)
 
-    assert time.monotonic() - started < 0.9  # per-chat pacing would need >= 9 s
+    assert await sender.send_due_once() == 10  # no time passes: per-chat pacing only
     assert all(len(u.inbox) == 1 for u in users)
 
 
 async def test_group_sends_are_counted_per_window(
-    sandbox: Sandbox, db: Database, clock: FakeClock, make_sender: MakeSender
+    sandbox: Sandbox, db: Database, clock: FakeClock, paced: Callable[..., OutboxSender]
 ) -> None:
     g = sandbox.group(-100_800, "NFP region")
-    for i in range(3):
+    for i in range(4):
         await put(db, clock, f"g{i}", g.id, text=f"chart {i}")
-    sender = make_sender(group_per_minute=2)
-    sender.group_window = 0.5  # the 60 s window, shrunk for the test
-    sender.wake()
-    await sender.drain()
+    ticker = Ticker()
+    sender = paced(ticker, group_per_minute=2)  # Telegram's 60 s window, not shrunk
 
-    times = [c.at for c in ok_sends(sandbox, g.id)]
-    assert len(times) == 3 and times[1] - times[0] < 0.2 and times[2] - times[0] >= 0.45
-    assert [m.text for m in g.inbox] == ["chart 0", "chart 1", "chart 2"]
+    assert await sender.send_due_once() == 1
+    ticker.now += 10.0
+    assert await sender.send_due_once() == 1
+    assert await sender.send_due_once() == 0  # two in the last minute
+    ticker.now += 49.999
+    assert await sender.send_due_once() == 0
+    ticker.now += 0.001  # the first send left the window
+    assert await sender.send_due_once() == 1
+    assert await sender.send_due_once() == 0
+    ticker.now += 10.0  # and the second
+    assert await sender.send_due_once() == 1
+    assert [m.text for m in g.inbox] == [f"chart {i}" for i in range(4)]
+
+
+async def test_429_pauses_every_chat_for_exactly_retry_after(
+    sandbox: Sandbox, db: Database, clock: FakeClock, paced: Callable[..., OutboxSender]
+) -> None:
+    a, b = sandbox.user(211, "A"), sandbox.user(212, "B")
+    sandbox.inject("sendMessage", status=429, retry_after=3, times=1)
+    await put(db, clock, "a", a.id, text="to a")
+    await put(db, clock, "b", b.id, text="to b")
+    ticker = Ticker()
+    sender = paced(ticker)
+
+    assert await sender.send_due_once() == 0  # a drew the 429; b was not tried
+    assert [c.status for c in sandbox.calls_to("sendMessage")] == [429]
+    ticker.now += 2.999
+    assert await sender.send_due_once() == 0
+    assert len(sandbox.calls_to("sendMessage")) == 1  # nothing asked during the pause
+    ticker.now += 0.001
+    assert await sender.send_due_once() == 2
+    assert [m.text for m in a.inbox] == ["to a"] and [m.text for m in b.inbox] == ["to b"]
 
 
 async def test_drain_without_background_task_and_clean_stop(
@@ -441,12 +509,15 @@ async def test_drain_without_background_task_and_clean_stop(
 
 def test_retry_after_is_read_as_int_or_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
     from telegram.error import RetryAfter
+    from telegram.warnings import PTBDeprecationWarning
 
     from bot.outbox import _retry_after
 
+    monkeypatch.delenv("PTB_TIMEDELTA")  # as in production: an int, with a warning
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        assert _retry_after(RetryAfter(3)) == 3.0
+        warnings.simplefilter("ignore", PTBDeprecationWarning)  # PTB's constructor reads it
+        exc = RetryAfter(3)
+    assert _retry_after(exc) == 3.0  # and reading it here does not warn (filterwarnings)
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
     assert _retry_after(RetryAfter(timedelta(seconds=1.5))) == 1.5
 

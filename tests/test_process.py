@@ -26,7 +26,7 @@ from aiohttp import web
 
 from bot.sandbox import Sandbox
 from storage.db import Database
-from tests.support import BotEnv, make_nfp, next_sent
+from tests.support import BotEnv, make_nfp, next_sent, until_polling
 from tests.test_cli import ROOT, debug_config, env_for, nfpbot
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -107,14 +107,6 @@ async def finish(proc: asyncio.subprocess.Process, timeout: float = 30) -> tuple
         out, err = await proc.communicate()
         pytest.fail(f"the process did not exit within {timeout} s:\n{err.decode()[-3000:]}")
     return out.decode(), err.decode()
-
-
-async def until_polling(sb: Sandbox, calls: int = 1) -> None:
-    for _ in range(300):
-        if len(sb.calls_to("getUpdates")) >= calls:
-            return
-        await asyncio.sleep(0.05)
-    pytest.fail("the bot never polled")
 
 
 # ------------------------------------------------------------------ item 6
@@ -283,7 +275,7 @@ async def test_a_second_run_on_the_same_database_refuses_and_a_killed_one_does_n
         finally:
             first.kill()  # SIGKILL: no clean-up of any kind
             await first.communicate()
-        polls = len(sb.calls_to("getUpdates"))
+        polls = sb.polls_started
         third = await start_run(tmp_path, sb.base_url, sb.token)
         try:
             await until_polling(sb, polls + 1)
@@ -327,9 +319,9 @@ async def test_a_redirect_loop_ends_in_one_line_without_the_token(tmp_path: Path
     app.router.add_route("*", "/{tail:.*}", loop)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
+    site = web.TCPSite(runner, "127.0.0.1", 0)  # bound at once: no race with parallel tests
     await site.start()
+    port = runner.addresses[0][1]
     try:
         proc = await start_run(tmp_path, f"http://127.0.0.1:{port}/bot", TOKEN)
         out, err = await finish(proc, 60)

@@ -7,7 +7,9 @@ answered the first, a reply is refused with 429, the questionnaire changes mid-r
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -361,3 +363,47 @@ async def test_an_update_kept_and_delivered_again_is_processed_once(env: BotEnv)
     assert [m for m in nfp.drain() if m.kind == "sent"] == []  # answered once
     assert env.sandbox.pending_updates == 0
     assert await _answers(env, "KAZ") == {"new_cases": 1111}
+
+
+# --- issue 7, item 10: a stop while an answer is being processed -------------------------
+
+
+async def test_a_stop_mid_answer_finishes_it_and_takes_the_old_buttons_off(
+    env: BotEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The answer's reply comes back after the stop began: nothing of it is left behind.
+
+    Taking the buttons off the previous question is started beside the reply; while the
+    Application is stopping, PTB's ``create_task`` would start it untracked (and warn), so
+    the stop would not wait for it and the edit could be cut off by the shutdown.
+    """
+    nfp = await _start(env, 1701, "KAZ")
+    first = await answer_all(env, nfp, {"new_cases": "10", "new_deaths": "1"})
+    assert "Question 3 of 9" in first.text and first.buttons  # "tests" may be skipped
+    await env.sandbox.settle()
+    sends = len(env.sandbox.calls_to("sendMessage", nfp.id))
+    env.sandbox.inject("sendMessage", delay=0.5, chat_id=nfp.id)  # the reply is slow
+    await nfp.send("500")
+    for _ in range(500):  # until the slow reply has reached the sandbox
+        if len(env.sandbox.calls_to("sendMessage", nfp.id)) > sends:
+            break
+        await asyncio.sleep(0.01)
+    await env.stop()  # while the reply to the answer is still on its way
+
+    assert await _answers_after_stop(env, "KAZ") == {"new_cases": 10, "new_deaths": 1, "tests": 500}
+    edits = [c for c in env.sandbox.calls_to("editMessageReplyMarkup", nfp.id) if c.ok]
+    assert [c.params["message_id"] for c in edits] == [first.message_id]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+
+
+async def _answers_after_stop(env: BotEnv, iso3: str) -> dict[str, object]:
+    from storage.db import Database
+
+    db = await Database.open(env.config.database, migrate=False)
+    try:
+        report = await store.find(db, iso3, "2026-W47")
+        assert report is not None
+        return await store.answers(db, report.id)
+    finally:
+        await db.close()
