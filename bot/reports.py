@@ -51,6 +51,7 @@ from storage.reports import Report, Session
 REVIEW = "review"
 WARNINGS = "warnings"
 OTHER = "other:"  # + question key: waiting for the text of an "other" option
+CONFIRMED = "confirmed:"  # + report id: idle, the last thing done was confirming it
 
 
 @dataclass
@@ -327,15 +328,22 @@ async def screen_shown(
 async def show_later(
     svc: Services,
     tg_id: int,
-    nonce: int,
+    nonce: int | None,
     pieces: list[str],
     buttons: list[list[tuple[str, str]]],
 ) -> None:
     """The reply with this screen was refused: the outbox delivers it (never silence).
 
-    The session remembers the outbox row, so until it is sent nothing typed is taken as
-    the answer to a question that is not on screen yet.
+    ``nonce`` is the session's for a questionnaire screen, None for one that is not the
+    session's (a confirmation, a notice). The session remembers the outbox row of its
+    screen, so until it is sent nothing typed is taken as the answer to a question that is
+    not on screen yet; and that row goes only while it is still the current screen.
     """
+    condition = (
+        None
+        if nonce is None
+        else {"hook": "screen_current", "args": {"tg_id": tg_id, "nonce": nonce}}
+    )
     now = svc.clock.now()
     stamp = time.time_ns()
     async with svc.db.transaction() as tx:
@@ -350,10 +358,11 @@ async def show_later(
                 kind="screen",
                 text=piece,
                 buttons=buttons if last else None,
-                valid_while={"hook": "screen_current", "args": {"tg_id": tg_id, "nonce": nonce}},
+                valid_while=condition,
             )
-        outbox_id = await store.outbox_id_of(tx, key)
-        await store.record_shown(tx, tg_id, nonce, outbox_id=outbox_id, keyboard=bool(buttons))
+        if nonce is not None:
+            outbox_id = await store.outbox_id_of(tx, key)
+            await store.record_shown(tx, tg_id, nonce, outbox_id=outbox_id, keyboard=bool(buttons))
     svc.wake_outbox()
 
 
@@ -379,6 +388,36 @@ async def _shown_message_id(tx: Tx, session: Session) -> int | None:
         sent = await store.outbox_message_id(tx, session.shown_outbox_id)
         return sent if sent is not None else 2**62
     return session.shown_message_id
+
+
+async def replay_screen(svc: Services, tg_id: int) -> Screen | None:
+    """Where the person stands, for an update that was applied before its reply was lost.
+
+    The open report's current screen; or, when the last thing they did was confirming, that
+    confirmation again; else None (nothing of theirs to show).
+    """
+    async with svc.db.transaction() as tx:
+        screen = await _screen(tx, svc, tg_id)
+        if screen.kind != "idle":
+            return screen
+        session = await store.session(tx, tg_id)
+        step = (session.step if session is not None else None) or ""
+        if not step.startswith(CONFIRMED):
+            return None
+        report = await store.get(tx, int(step[len(CONFIRMED) :]))
+        version = await store.latest_version(tx, report.id) if report is not None else None
+        if report is None or version is None:
+            return None
+        return Screen(
+            "confirmed",
+            iso3=report.iso3,
+            week=report.week,
+            answers=version.answers,
+            report=report,
+            late=report.late,
+            after_digest=version.after_digest,
+            version=version.version,
+        )
 
 
 async def has_open_session(svc: Services, tg_id: int) -> bool:
@@ -666,7 +705,11 @@ async def _confirm(
         warnings=[w.check.key for w in warnings],
         questionnaire_version=region.questionnaire.version,
     )
-    await store.set_session(tx, now, tg_id, None, None)
+    # idle, remembering what was confirmed: a replay of this press after a crash that lost
+    # the reply shows the confirmation again (replay_screen)
+    await store.set_session(
+        tx, now, tg_id, None, f"{CONFIRMED}{report.id}", data={"version": version}
+    )
     if version > 1:
         from bot.followups import resolve_by_amendment
 

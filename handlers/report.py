@@ -55,7 +55,8 @@ async def show(
             log.warning(
                 "reply refused (%s: %s): the outbox will deliver it", type(err).__name__, err
             )
-            await reports.show_later(context.svc, user.id, screen.nonce, pieces[i:], rows)
+            nonce = screen.nonce if screen.kind in SESSION_SCREENS else None
+            await reports.show_later(context.svc, user.id, nonce, pieces[i:], rows)
             return
     if message is None or user is None or screen.kind not in SESSION_SCREENS:
         return
@@ -251,7 +252,8 @@ async def already_processed(update: Update, context: BotContext) -> None:
     if user is None or update.effective_chat is None or update.effective_chat.type != "private":
         return
     tr = await reader(update, context)
-    if await reports.has_open_session(context.svc, user.id):
-        await show(update, context, await reports.current_screen(context.svc, user.id), tr)
+    screen = await reports.replay_screen(context.svc, user.id)
+    if screen is not None:
+        await show(update, context, screen, tr)
     elif update.message is not None:
         await reply(update, edit_note(tr, "again", context.svc.config))

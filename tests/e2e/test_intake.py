@@ -127,6 +127,39 @@ async def test_a_redelivered_answer_is_applied_once_and_the_next_question_shown(
     assert await _answers(env, "UZB") == {"new_cases": 1111, "new_deaths": 7}
 
 
+async def test_a_redelivered_confirmation_shows_the_confirmation_again(env: BotEnv) -> None:
+    """The press that confirmed the report comes again (its reply died with a crash): the
+    report is not confirmed twice, and the NFP is told it is confirmed (seen in the SIGKILL
+    fault test: the person was left on the review of a report already confirmed)."""
+    nfp = await _start(env, 1204, "AFG")
+    review = await answer_all(env, nfp, ANSWERS_EN)
+    assert "Please check your answers" in review.text
+    await nfp.press("✅ Confirm and send")
+    update_id = env.sandbox.last_update_id
+    assert "Thank you" in (await next_sent(nfp)).text
+    await env.stop()
+    env.sandbox.redeliver(update_id)
+    await env.start()
+    again = await next_sent(nfp, timeout=10)
+    assert "The report is confirmed" in again.text, again.text
+    report = await store.find(env.svc.db, "AFG", "2026-W47")
+    assert report is not None and report.version == 1  # confirmed once
+
+
+async def test_a_refused_confirmation_reply_still_arrives(env: BotEnv) -> None:
+    """The reply saying "confirmed" is refused (5xx): it is not a session screen, so the
+    outbox sends it without waiting for the session to stay where it was."""
+    nfp = await _start(env, 1205, "PAK")
+    await answer_all(env, nfp, ANSWERS_EN)
+    env.sandbox.inject("sendMessage", status=502, chat_id=1205)
+    await nfp.press("✅ Confirm and send")
+    sender = env.app.bot_data["outbox"][0]  # type: ignore[union-attr]
+    await sender.drain(timeout=10)
+    await env.sandbox.settle()
+    sent = [m.text for m in nfp.drain() if m.kind == "sent"]
+    assert any("The report is confirmed" in t for t in sent), sent
+
+
 async def test_a_redelivered_clarify_asks_once(env: BotEnv) -> None:
     nfp = await _start(env, 1202, "TJK")
     await answer_all(env, nfp, ANSWERS_EN)
