@@ -116,9 +116,11 @@ class DurablePolling:
             (update_id, Update.de_json(json.loads(payload), self._bot), applied)
             for update_id, payload, applied in await updates_store.unfinished(svc.db)
         ]
-        # an applied update is replayed only to re-show its chat's screen: once per chat does
-        last_applied = {_chat_key(u): i for i, u, applied in kept if applied}
-        replay = [u for i, u, applied in kept if not applied or last_applied.get(_chat_key(u)) == i]
+        # an applied update is replayed only to re-show its chat's screen: once per chat, and
+        # only when nothing unapplied of that chat follows (that one brings the fresh screen;
+        # re-showing the older one first would offer buttons already out of date)
+        last_of_chat = {_chat_key(u): i for i, u, _ in kept}
+        replay = [u for i, u, applied in kept if not applied or last_of_chat[_chat_key(u)] == i]
         for update_id, _, _ in kept:
             self._recovered.add(update_id)  # Telegram may deliver it too: processed once
         for update in replay:

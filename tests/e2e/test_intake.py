@@ -17,6 +17,7 @@ import pytest
 from bot.clock import FakeClock
 from storage import followups as followup_store
 from storage import reports as store
+from storage.db import Database
 from tests.support import ANSWERS_EN, SKIP, BotEnv, answer_all, make_nfp, next_sent
 
 
@@ -158,6 +159,46 @@ async def test_a_refused_confirmation_reply_still_arrives(env: BotEnv) -> None:
     await env.sandbox.settle()
     sent = [m.text for m in nfp.drain() if m.kind == "sent"]
     assert any("The report is confirmed" in t for t in sent), sent
+
+
+async def test_a_restart_does_not_re_show_a_screen_a_kept_answer_replaces(env: BotEnv) -> None:
+    """A crash left two updates of one chat in the inbox: an answer already applied (its
+    reply lost) and the next answer, fetched but never processed. At the start only the
+    second brings a screen: re-showing the first one's (now out of date) would put a
+    question on top that is no longer asked (seen in the SIGKILL fault test: a press on
+    such a screen was refused as stale)."""
+    import json
+
+    from storage import updates as inbox
+
+    nfp = await _start(env, 1206, "KGZ")
+    await nfp.send("11")
+    first = env.sandbox.last_update_id
+    assert "Question 2 of 9" in (await next_sent(nfp)).text
+    await env.sandbox.settle()
+    await env.stop()
+    applied = env.sandbox.queued_update(first)
+    unapplied = json.loads(json.dumps(applied))
+    unapplied["update_id"] = first + 1000
+    unapplied["message"]["message_id"] += 1000  # typed after question 2 was on screen
+    unapplied["message"]["text"] = "22"
+    db = await Database.open(env.config.database)
+    try:
+        async with db.transaction(claim=False) as tx:
+            await inbox.keep(
+                tx,
+                env.clock.now(),
+                [(first, json.dumps(applied)), (first + 1000, json.dumps(unapplied))],
+            )
+    finally:
+        await db.close()
+    nfp.drain()
+    await env.start()
+    assert "Question 3 of 9" in (await next_sent(nfp, timeout=10)).text
+    await env.sandbox.settle()
+    later = [m.text for m in nfp.drain() if m.kind == "sent"]
+    assert not [t for t in later if "Question 2 of 9" in t], later
+    assert await _answers(env, "KGZ") == {"new_cases": 11, "new_deaths": 22}
 
 
 async def test_a_redelivered_clarify_asks_once(env: BotEnv) -> None:
