@@ -339,14 +339,19 @@ async def show_later(
     screen, so until it is sent nothing typed is taken as the answer to a question that is
     not on screen yet; and that row goes only while it is still the current screen.
     """
-    condition = (
-        None
-        if nonce is None
-        else {"hook": "screen_current", "args": {"tg_id": tg_id, "nonce": nonce}}
-    )
+
     now = svc.clock.now()
     stamp = time.time_ns()
     async with svc.db.transaction() as tx:
+        # a screen that is not the session's (a confirmation) goes while the person has done
+        # nothing since: once they moved on, what they see is newer than it
+        session = await store.session(tx, tg_id)
+        valid_nonce = nonce if nonce is not None else (session.nonce if session else None)
+        condition = (
+            None
+            if valid_nonce is None
+            else {"hook": "screen_current", "args": {"tg_id": tg_id, "nonce": valid_nonce}}
+        )
         for i, piece in enumerate(pieces):  # the outbox keeps a chat's rows in order
             key = f"screen:{tg_id}:{nonce}:{stamp}:{i}"
             last = i == len(pieces) - 1

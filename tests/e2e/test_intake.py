@@ -201,6 +201,27 @@ async def test_a_restart_does_not_re_show_a_screen_a_kept_answer_replaces(env: B
     assert await _answers(env, "KGZ") == {"new_cases": 11, "new_deaths": 22}
 
 
+async def test_a_queued_confirmation_is_dropped_once_the_person_moved_on(env: BotEnv) -> None:
+    """The "confirmed" reply is refused and waits in the outbox (in backoff); the NFP opens
+    the report again meanwhile. The late confirmation must not land on top of the screen
+    they are at now (seen in the SIGKILL fault test, seed 42)."""
+    nfp = await _start(env, 1207, "MNG")
+    await answer_all(env, nfp, ANSWERS_EN)
+    env.sandbox.inject("sendMessage", status=502, chat_id=1207, times=2)  # reply, outbox try
+    await nfp.press("✅ Confirm and send")
+    sender = env.app.bot_data["outbox"][0]  # type: ignore[union-attr]
+    await sender.drain(timeout=10)
+    await env.sandbox.settle()
+    nfp.drain()
+    review = await env.say(nfp, "/report")  # amend: back on the review
+    assert "Please check your answers" in review.text
+    env.clock.advance(timedelta(minutes=10))  # the backoff is over
+    await sender.drain(timeout=10)
+    await env.sandbox.settle()
+    late = [m.text for m in nfp.drain() if m.kind == "sent"]
+    assert not [t for t in late if "The report is confirmed" in t], late
+
+
 async def test_a_redelivered_clarify_asks_once(env: BotEnv) -> None:
     nfp = await _start(env, 1202, "TJK")
     await answer_all(env, nfp, ANSWERS_EN)
