@@ -308,11 +308,6 @@ async def _screen(tx: Tx, svc: Services, tg_id: int, **extra: Any) -> Screen:
     return screen
 
 
-async def current_screen(svc: Services, tg_id: int) -> Screen:
-    async with svc.db.transaction() as tx:
-        return await _screen(tx, svc, tg_id)
-
-
 async def screen_shown(
     svc: Services, tg_id: int, nonce: int, message_id: int, *, keyboard: bool
 ) -> None:

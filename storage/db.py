@@ -311,18 +311,20 @@ class Database(_Reads):
 
         The statement runs on aiosqlite's thread, possibly waiting out the busy timeout; a
         task cancelled meanwhile (a stop) must not leave the connection inside a
-        transaction nobody will end, so the BEGIN is awaited to its end and undone.
+        transaction nobody will end, so the BEGIN is undone behind it. No extra task or
+        shield on the normal path: this runs for every write.
         """
         if busy_timeout_ms is not None:
             await self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        begin = asyncio.ensure_future(self._conn.execute("BEGIN IMMEDIATE"))
         try:
-            await asyncio.shield(begin)
+            # aiosqlite queues the statement before its first await: once this is cancelled
+            # the BEGIN is on the connection's thread and still runs there
+            await self._conn.execute("BEGIN IMMEDIATE")
         except asyncio.CancelledError:
-            # the BEGIN still runs on the connection's thread: a task of its own, which no
-            # further cancellation reaches, waits for it, rolls it back, restores the busy
-            # timeout and only then releases the write lock (nobody else may BEGIN before)
-            task = asyncio.get_running_loop().create_task(self._undo_begin(begin, busy_timeout_ms))
+            # a task of its own, which no further cancellation reaches, queues the ROLLBACK
+            # behind that BEGIN, restores the busy timeout and only then releases the write
+            # lock (nobody else may BEGIN before the connection is clean)
+            task = asyncio.get_running_loop().create_task(self._undo_begin(busy_timeout_ms))
             _cleanups.add(task)
             task.add_done_callback(_cleanups.discard)
             raise _BeginCancelled() from None
@@ -333,13 +335,12 @@ class Database(_Reads):
         if busy_timeout_ms is not None:
             await self._restore_busy_timeout()
 
-    async def _undo_begin(self, begin: asyncio.Future[Any], busy_timeout_ms: int | None) -> None:
+    async def _undo_begin(self, busy_timeout_ms: int | None) -> None:
         try:
+            # runs after the BEGIN on the thread (one queue, in order); if the BEGIN failed
+            # there is nothing to roll back and SQLite says so, which is fine
             with contextlib.suppress(Exception):
-                await begin
-            with contextlib.suppress(Exception):
-                if self._conn.in_transaction:
-                    await self._conn.execute("ROLLBACK")
+                await self._conn.execute("ROLLBACK")
             if busy_timeout_ms is not None:
                 await self._restore_busy_timeout()
         finally:
