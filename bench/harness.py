@@ -18,8 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox import Sandbox, SentMessage
-from bot.sandbox.store import ChatState
+from sandbox import Sandbox, SentMessage
+from sandbox.store import ChatState
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -261,10 +261,10 @@ def write_bench_config(folder: Path, countries: list[str], today: dt.date) -> Pa
 
 async def create_nfps(config_path: Path, db_path: Path, nfps: list[tuple[int, str, str]]) -> None:
     """Register ``(user_id, iso3, kind)`` NFPs in a new database, as an admin's invites would."""
-    from bot import people
-    from bot.app import open_services
-    from bot.clock import SystemClock
     from bot.config import load_config
+    from bot.core.clock import SystemClock
+    from bot.people import roles as people
+    from bot.wiring.app import open_services
 
     config = load_config(config_path, {"NFPBOT_DB": str(db_path)})
     svc = await open_services(config, SystemClock())

@@ -20,7 +20,7 @@ from telegram import Bot
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bench.harness import ROOT, write_json
-from bot.request import AiohttpRequest
+from bot.wiring.request import AiohttpRequest
 
 TOKEN = "123456:TEST-token"
 CHATS = 100
@@ -28,7 +28,7 @@ CHATS = 100
 
 async def serve(port: int, rtt: float) -> None:
     """The sandbox on ``port`` until stdin closes."""
-    from bot.sandbox import Sandbox
+    from sandbox import Sandbox
 
     async with Sandbox(TOKEN, rtt=rtt, port=port, enforce_rate_limits=False) as sb:
         for chat in range(1, CHATS + 1):

@@ -46,8 +46,8 @@ from bench.harness import (
     write_bench_config,
     write_json,
 )
-from bot.app import DEFAULT_CONCURRENCY
-from bot.sandbox import SimUser
+from bot.wiring.app import DEFAULT_CONCURRENCY
+from sandbox import SimUser
 
 VARIANTS = ("echo", "nfpbot", "nfpbot-seq")
 FIRST_USER_ID = 100_001

@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     token = os.environ.get("NFPBOT_TOKEN", "").strip()
     if token:  # whatever the command, no line this process writes may hold the token
-        from bot.logs import guard_output
+        from bot.core.logs import guard_output
 
         guard_output(token)
 
@@ -151,9 +151,9 @@ async def _migrate(config: Config) -> int:
 
 
 async def _admin(config: Config, action: str, user_id: int | None) -> None:
-    from bot.app import open_services
-    from bot.clock import SystemClock
-    from bot.people import ConfigAdmin, add_admin, admins, config_admin_keys, remove_admin
+    from bot.core.clock import SystemClock
+    from bot.people.roles import ConfigAdmin, add_admin, admins, config_admin_keys, remove_admin
+    from bot.wiring.app import open_services
 
     svc = await open_services(config, SystemClock())
     try:
@@ -237,11 +237,11 @@ def _run(args: argparse.Namespace) -> None:
             EXIT_USAGE,
         )
     api_url = check_api_url(args.api_url) if args.api_url else None
-    from bot.logs import setup_logging
+    from bot.core.logs import setup_logging
 
     setup_logging(config.log_level, token=token)
 
-    from bot.instance import AlreadyRunning, RunLock
+    from bot.core.instance import AlreadyRunning, RunLock
 
     lock = RunLock(config.database)
     try:
@@ -272,7 +272,7 @@ def _serve(config: Config, token: str, api_url: str | None, concurrency: int | N
     from telegram import Update
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.app import DEFAULT_CONCURRENCY, Options, build_application
+    from bot.wiring.app import DEFAULT_CONCURRENCY, Options, build_application
 
     # PTB logs a rejected token with a traceback; the one line below says it better
     logging.getLogger("telegram.ext").addFilter(
@@ -318,7 +318,7 @@ async def _release_everything(app: Any) -> None:
     import contextlib
     import logging
 
-    from bot.app import close_requests, stop_background
+    from bot.wiring.app import close_requests, stop_background
     from storage.db import close_all
 
     log = logging.getLogger("bot.cli")

@@ -29,8 +29,8 @@ from zoneinfo import ZoneInfo
 import babel
 from babel.core import get_global
 
-from bot.i18n import SUPPORTED as CATALOGS
-from bot.textlimits import MESSAGE_LIMIT, REVISION_REASON_LIMIT, tg_len
+from bot.core.i18n import SUPPORTED as CATALOGS
+from bot.core.textlimits import MESSAGE_LIMIT, REVISION_REASON_LIMIT, tg_len
 
 __all__ = [
     "CHECK_PLACEHOLDERS",
@@ -827,7 +827,7 @@ def _check_screens_fit(
 
     Screens are split at line breaks into as many messages as they need, so only one line
     can be too long: a question's label with its longest answer (review, "last week"), a
-    hint, a warning. Lengths are :func:`~bot.textlimits.tg_len` (UTF-16 units), the count
+    hint, a warning. Lengths are :func:`~bot.core.textlimits.tg_len` (UTF-16 units), the count
     that is safe whatever Telegram counts; answers are limited in the same unit.
     """
     for item, question in zip(items, questions, strict=True):

@@ -10,11 +10,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks as cb
-from bot.context import BotApplication
+from bot.core import callbacks as cb
+from bot.wiring.context import BotApplication
 from handlers import admin, chats, errors, fallback, followups, onboarding, report, secretariat
 
-# Callback data is routed by its bot.callbacks class's pattern (pairwise disjoint) and parsed
+# Callback data is routed by its bot.core.callbacks class's pattern (pairwise disjoint) and parsed
 # with bounds by handlers.common.on_callback; a shape no class knows (forged, or from an old
 # version) falls through to ``fallback.stale_button``, which answers it. What the data names
 # is checked again by the domain.

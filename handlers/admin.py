@@ -6,11 +6,11 @@ import html
 
 from telegram import Update
 
-from bot import people
-from bot.callbacks import InviteCountry, InviteKind, RevokeAsk, RevokeCancel, RevokeConfirm
-from bot.context import BotContext
-from bot.i18n import Translator
-from bot.services import Services
+from bot.core.callbacks import InviteCountry, InviteKind, RevokeAsk, RevokeCancel, RevokeConfirm
+from bot.core.i18n import Translator
+from bot.core.services import Services
+from bot.people import roles as people
+from bot.wiring.context import BotContext
 from handlers.common import (
     STALE_BUTTON,
     admin_only,

@@ -7,9 +7,10 @@ import logging
 from telegram import ChatMember, ChatMemberUpdated, Update
 from telegram.error import TelegramError
 
-from bot import groups, people
-from bot.context import BotContext
-from bot.i18n import translator
+from bot.core.i18n import translator
+from bot.people import groups
+from bot.people import roles as people
+from bot.wiring.context import BotContext
 
 log = logging.getLogger(__name__)
 

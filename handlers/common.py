@@ -24,11 +24,11 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.callbacks import BadCallback, Callback
-from bot.context import BotContext
-from bot.i18n import N_, Translator, pick_language, translator
-from bot.people import NotAllowed, UserInfo, get_person, require_admin
-from bot.textlimits import MESSAGE_LIMIT, split_html
+from bot.core.callbacks import BadCallback, Callback
+from bot.core.i18n import N_, Translator, pick_language, translator
+from bot.core.textlimits import MESSAGE_LIMIT, split_html
+from bot.people.roles import NotAllowed, UserInfo, get_person, require_admin
+from bot.wiring.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ CallbackHandler = Callable[[Update, BotContext, C], Coroutine[Any, Any, None]]
 
 
 def on_callback(kind: type[C]) -> Callable[[CallbackHandler[C]], Handler]:
-    """Hand the handler the button's data parsed by its :mod:`bot.callbacks` class.
+    """Hand the handler the button's data parsed by its :mod:`bot.core.callbacks` class.
 
     The one place callback data is read: data that does not parse within its bounds, and any
     button pressed outside a private chat (every flow is private: a forged press on a group

@@ -7,8 +7,8 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.concurrency import AlreadyProcessed, write_failure
-from bot.context import BotContext
+from bot.wiring.concurrency import AlreadyProcessed, write_failure
+from bot.wiring.context import BotContext
 from handlers.common import reader
 
 log = logging.getLogger(__name__)

@@ -6,16 +6,16 @@ import html
 
 from telegram import Update
 
-from bot import people
-from bot.context import BotContext
-from bot.i18n import Translator
-from bot.people import Role
+from bot.core.i18n import Translator
+from bot.people import roles as people
+from bot.people.roles import Role
+from bot.wiring.context import BotContext
 from handlers.common import STALE_BUTTON, answer_query, reader, reply, sender_id
 
 
 async def _draft_note(update: Update, context: BotContext, tr: Translator) -> str:
     """Reassure someone in the middle of a report that nothing was lost."""
-    from bot.reports import has_open_session
+    from bot.reporting.reports import has_open_session
 
     if await has_open_session(context.svc, sender_id(update)):
         return "\n" + tr.gettext("Your report draft is saved: send /report to continue it.")

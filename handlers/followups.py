@@ -6,8 +6,8 @@ import html
 
 from telegram import Update
 
-from bot import followups, people
-from bot.callbacks import (
+from bot.config import Config
+from bot.core.callbacks import (
     DELEGATION_DAYS,
     AnswerClarification,
     DelegateFor,
@@ -15,10 +15,11 @@ from bot.callbacks import (
     ReviseField,
     ReviseWeek,
 )
-from bot.config import Config
-from bot.context import BotContext
-from bot.followups import FollowupError, Reply
-from bot.i18n import Translator
+from bot.core.i18n import Translator
+from bot.people import roles as people
+from bot.reporting import followups
+from bot.reporting.followups import FollowupError, Reply
+from bot.wiring.context import BotContext
 from handlers.common import (
     answer_query,
     drop_keyboard,

@@ -7,11 +7,11 @@ import logging
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import people
-from bot.callbacks import Language
-from bot.context import BotContext
-from bot.i18n import N_, Translator, translator
-from bot.people import InviteRefused, Role
+from bot.core.callbacks import Language
+from bot.core.i18n import N_, Translator, translator
+from bot.people import roles as people
+from bot.people.roles import InviteRefused, Role
+from bot.wiring.context import BotContext
 from handlers.common import (
     answer_query,
     drop_keyboard,

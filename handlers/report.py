@@ -1,4 +1,4 @@
-"""/report and the questionnaire's answers and buttons (logic lives in ``bot.reports``)."""
+"""/report and the questionnaire's answers and buttons (logic: ``bot.reporting.reports``)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
-from bot import followups, reports
-from bot.callbacks import OpenReport, PickCountry, ReportButton, TakeOver
-from bot.context import BotContext
-from bot.i18n import Translator
-from bot.reports import SESSION_SCREENS, NotAnNfp, Screen
+from bot.core.callbacks import OpenReport, PickCountry, ReportButton, TakeOver
+from bot.core.i18n import Translator
+from bot.reporting import followups, reports
+from bot.reporting.reports import SESSION_SCREENS, NotAnNfp, Screen
+from bot.wiring.context import BotContext
 from handlers import fallback
 from handlers import followups as followup_views
 from handlers.common import (

@@ -1,16 +1,16 @@
-"""Render report :class:`~bot.reports.Screen` objects as HTML text and inline buttons."""
+"""Render report :class:`~bot.reporting.reports.Screen` objects as HTML text and inline buttons."""
 
 from __future__ import annotations
 
 import html
 from typing import Any
 
-from bot.callbacks import PickCountry, ReportButton, TakeOver
 from bot.config import Config, Question, Questionnaire
-from bot.cycle import week_range
-from bot.i18n import Translator
-from bot.questionnaire import AnswerError, Warning
-from bot.reports import Screen
+from bot.core.callbacks import PickCountry, ReportButton, TakeOver
+from bot.core.i18n import Translator
+from bot.reporting.cycle import week_range
+from bot.reporting.questionnaire import AnswerError, Warning
+from bot.reporting.reports import Screen
 
 Rows = list[list[tuple[str, str]]]
 

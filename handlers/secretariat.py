@@ -7,11 +7,12 @@ import re
 
 from telegram import Update
 
-from bot import cycle, people, schedule
-from bot.context import BotContext
-from bot.followups import FollowupError, ask_clarification
-from bot.i18n import Translator
-from bot.status import CountryStatus, week_status
+from bot.core.i18n import Translator
+from bot.people import roles as people
+from bot.reporting import cycle, schedule
+from bot.reporting.followups import FollowupError, ask_clarification
+from bot.reporting.status import CountryStatus, week_status
+from bot.wiring.context import BotContext
 from handlers.admin import outside_scope
 from handlers.common import admin_only, reader, reply, reply_long, sender_id
 

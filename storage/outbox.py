@@ -5,14 +5,14 @@ Telegram message id, or ends ``failed`` / ``blocked``. A row still ``sending`` a
 is the one message that may have gone out without being marked, so it stays due: that is
 the only way a message can be sent twice. ``sent`` with ``message_id`` NULL is a request
 that went out and whose answer never came: Telegram may have delivered it, so it is not
-sent again (see ``bot.outbox``).
+sent again (see ``bot.outbox.sender``).
 
 Order: each chat's earliest active row is its *head*, and only a chat's head is ever sent.
 A head in backoff (attempted, ``not_before`` still ahead) holds its chat, so nothing queued
 after it overtakes it; a row merely scheduled for later and never tried does not.
 
 A row may carry ``on_failure`` in its payload: whom to tell, and which domain hook to run,
-when it ends ``failed`` or ``blocked`` (``bot.delivery``).
+when it ends ``failed`` or ``blocked`` (``bot.outbox.delivery``).
 """
 
 from __future__ import annotations

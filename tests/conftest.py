@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import FakeClock
 from bot.config import Config, load_config
-from bot.i18n import SUPPORTED, use_languages
-from bot.sandbox import Sandbox
+from bot.core.clock import FakeClock
+from bot.core.i18n import SUPPORTED, use_languages
+from sandbox import Sandbox
 from tests.support import ADMIN_ID, BotEnv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def _all_languages() -> Iterator[None]:
-    """The enabled languages are process-wide (bot.i18n): each test starts with all of them,
+    """The enabled languages are process-wide (bot.core.i18n): each test starts with all of them,
     whatever a test before it on the same worker (pytest-xdist) enabled."""
     use_languages(SUPPORTED, SUPPORTED[0])
     yield

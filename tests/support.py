@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from contextlib import AsyncExitStack
 
-from bot.app import Options, build_application
-from bot.clock import FakeClock
 from bot.config import Config
-from bot.context import BotApplication
-from bot.runner import polling
-from bot.sandbox import Sandbox, SentMessage, SimUser
-from bot.services import Services
+from bot.core.clock import FakeClock
+from bot.core.services import Services
+from bot.wiring.app import Options, build_application
+from bot.wiring.context import BotApplication
+from bot.wiring.runner import polling
+from sandbox import Sandbox, SentMessage, SimUser
 
 ADMIN_ID = 9001
 
@@ -146,7 +146,7 @@ async def make_nfp(
     env: BotEnv, user_id: int, iso3: str, lang: str = "en", kind: str = "main", name: str = "NFP"
 ) -> SimUser:
     """An onboarded NFP (the onboarding conversation itself is tested in test_onboarding)."""
-    from bot import people
+    from bot.people import roles as people
 
     user = env.sandbox.user(user_id, name, language_code=lang)
     invite = await people.create_invite(env.svc, ADMIN_ID, iso3, kind)
@@ -157,7 +157,7 @@ async def make_nfp(
 
 async def deliver(env: BotEnv) -> None:
     """Run the cycle now and wait until the outbox has sent everything due."""
-    from bot.schedule import tick
+    from bot.reporting.schedule import tick
 
     await tick(env.svc)
     sender = env.app.bot_data["outbox"][0]  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.support import until_polling
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,7 +167,7 @@ async def test_run_polls_answers_and_stops_cleanly_without_logging_the_token(
     # Telegram delivers it again); the stop does not wait out the 10 s
     assert stop_seconds < 5.0, f"the stop took {stop_seconds:.1f} s"
     assert "started as @nfpbot_sandbox_bot" in log
-    assert log.rstrip().splitlines()[-1].endswith("INFO bot.app: stopped")
+    assert log.rstrip().splitlines()[-1].endswith("INFO bot.wiring.app: stopped")
     assert sb.token not in log and sb.token.split(":")[1] not in log
     assert "getUpdates" in log  # DEBUG logs mention requests, but never the URL's token
 

@@ -10,9 +10,9 @@ each import that crosses a layer the wrong way. The rules:
 - the domain (the rest of bot/) imports neither handlers/ nor the wiring;
 - handlers/ go through the domain: no ``storage`` import;
 - storage/ imports neither bot/, handlers/ nor ``telegram``;
-- the sandbox (bot/sandbox/) imports nothing of the product, nor ``telegram``: it is the
+- the sandbox (sandbox/) imports nothing of the product, nor ``telegram``: it is the
   Telegram the bot talks to, so it must not agree with PTB by sharing its code;
-- bot/cli.py takes only ``storage.db`` from storage/ (admins change through bot.people,
+- bot/cli.py takes only ``storage.db`` from storage/ (admins change through bot.people.roles,
   which writes the audit record);
 - no module imports another's ``_private`` name: modules use each other through public
   functions (a ``module._name`` attribute access is not seen; none exists today). The
@@ -40,25 +40,25 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "handlers", "storage")
+PACKAGES = ("bot", "handlers", "storage", "sandbox")
 
 # The Telegram wiring inside bot/: the modules that build, run and talk to PTB (or import
-# those that do). Everything else in bot/ outside the sandbox is the domain. The list is
+# those that do). Everything else in bot/ is the domain. The list is
 # checked both ways: a module here must exist and really be wiring (import telegram,
 # handlers or another wiring module), so it cannot quietly grow into an allow-list.
 WIRING = frozenset(
     {
         "bot.__main__",  # `python -m bot`: runs bot.cli
-        "bot.app",  # builds the PTB Application, registers handlers, schedules jobs
+        "bot.wiring.app",  # builds the PTB Application, registers handlers, schedules jobs
         "bot.cli",  # the entry point: runs the Application, maps InvalidToken to one line
-        "bot.concurrency",  # PTB update processor and durable polling (the update inbox)
-        "bot.context",  # the typed PTB CallbackContext handlers receive
-        "bot.outbox",  # the outbox sender: calls the Bot API
-        "bot.request",  # PTB's HTTP transport over aiohttp
-        "bot.runner",  # runs an Application for tests, the demo and the benchmarks
+        "bot.wiring.concurrency",  # PTB update processor and durable polling (the update inbox)
+        "bot.wiring.context",  # the typed PTB CallbackContext handlers receive
+        "bot.outbox.sender",  # the outbox sender: calls the Bot API
+        "bot.wiring.request",  # PTB's HTTP transport over aiohttp
+        "bot.wiring.runner",  # runs an Application for tests, the demo and the benchmarks
     }
 )
-SANDBOX = "bot.sandbox"
+SANDBOX = "sandbox"
 # What the product is made of; the sandbox (a Telegram of its own) may import none of it.
 PRODUCT = ("bot", "handlers", "storage", "locales", "bench", "tests")
 # From storage/, bot.cli (the composition root of the command line) needs only the database
@@ -114,8 +114,9 @@ def imports_of(root: Path, path: Path) -> Iterator[Import]:
                 source = f"{prefix}.{node.module}" if node.module else prefix
             else:
                 source = node.module or ""
-            # `from bot import cycle` imports the module bot.cycle: report the submodule when
-            # it is one, so rules about single modules (bot.app, storage.db) see it
+            # `from bot.reporting import cycle` imports the module bot.reporting.cycle: report
+            # the submodule when it is one, so rules about single modules (bot.wiring.app,
+            # storage.db) see it
             for alias in node.names:
                 sub = f"{source}.{alias.name}"
                 is_module = (root / Path(*sub.split("."))).with_suffix(".py").exists() or (
@@ -206,10 +207,10 @@ def test_the_layers_hold() -> None:
 def test_the_checker_reads_the_real_tree() -> None:
     """Not vacuous on the real code: it finds the modules and the imports the rules are about."""
     mods = modules(ROOT)
-    assert {"bot.reports", "bot.sandbox.server", "handlers.chats", "storage.db"} <= set(mods)
+    assert {"bot.reporting.reports", "sandbox.server", "handlers.chats", "storage.db"} <= set(mods)
     targets = {i.target for m in mods.values() for i in imports_of(ROOT, m)}
-    assert {"telegram", "storage.db", "bot.people", "bot.sandbox.errors"} <= targets
-    lazy = [i for i in imports_of(ROOT, mods["bot.cli"]) if i.target == "bot.app"]
+    assert {"telegram", "storage.db", "bot.people.roles", "sandbox.errors"} <= targets
+    lazy = [i for i in imports_of(ROOT, mods["bot.cli"]) if i.target == "bot.wiring.app"]
     assert lazy, "function-level imports are read"
 
 
@@ -224,29 +225,32 @@ def _write(root: Path, files: dict[str, str]) -> None:
     ("files", "expected"),
     [
         (
-            {"bot/reports.py": "from telegram import Bot\n"},
-            "bot/reports.py:1 imports telegram: only handlers/ and the wiring import telegram",
+            {"bot/reporting/reports.py": "from telegram import Bot\n"},
+            "bot/reporting/reports.py:1 imports telegram: only handlers/ and the wiring",
         ),
         (
-            {"bot/schedule.py": "def f():\n    import telegram.ext\n"},
-            "bot/schedule.py:2 imports telegram.ext: only handlers/",
+            {"bot/reporting/schedule.py": "def f():\n    import telegram.ext\n"},
+            "bot/reporting/schedule.py:2 imports telegram.ext: only handlers/",
         ),
         (
             {
-                "bot/schedule.py": (
+                "bot/reporting/schedule.py": (
                     "from typing import TYPE_CHECKING\n"
                     "if TYPE_CHECKING:\n    from telegram.ext import Application\n"
                 )
             },
-            "bot/schedule.py:3 imports telegram.ext (TYPE_CHECKING): only handlers/",
+            "bot/reporting/schedule.py:3 imports telegram.ext (TYPE_CHECKING): only handlers/",
         ),
         (
-            {"bot/people.py": "from handlers import chats\n", "handlers/chats.py": ""},
-            "bot/people.py:1 imports handlers.chats: the domain does not import handlers/",
+            {"bot/people/roles.py": "from handlers import chats\n", "handlers/chats.py": ""},
+            "bot/people/roles.py:1 imports handlers.chats: the domain does not import handlers/",
         ),
         (
-            {"bot/people.py": "from bot import app\n", "bot/app.py": "import telegram\n"},
-            "bot/people.py:1 imports bot.app: the domain does not import the Telegram wiring",
+            {
+                "bot/people/roles.py": "from bot.wiring import app\n",
+                "bot/wiring/app.py": "import telegram\n",
+            },
+            "bot/people/roles.py:1 imports bot.wiring.app: the domain does not import the",
         ),
         (
             {"storage/people.py": "from bot.config import Config\n"},
@@ -269,20 +273,20 @@ def _write(root: Path, files: dict[str, str]) -> None:
             "handlers/errors.py:2 imports storage.db: handlers/ go through the domain",
         ),
         (
-            {"bot/sandbox/server.py": "from bot.config import Config\n"},
-            "bot/sandbox/server.py:1 imports bot.config: the sandbox imports nothing",
+            {"sandbox/server.py": "from bot.config import Config\n"},
+            "sandbox/server.py:1 imports bot.config: the sandbox imports nothing",
         ),
         (
-            {"bot/sandbox/server.py": "from .. import people\n", "bot/people.py": ""},
-            "bot/sandbox/server.py:1 imports bot.people: the sandbox imports nothing",
+            {"sandbox/server.py": "from bot.people import roles\n", "bot/people/roles.py": ""},
+            "sandbox/server.py:1 imports bot.people.roles: the sandbox imports nothing",
         ),
         (
-            {"bot/sandbox/store.py": "import storage.db\n"},
-            "bot/sandbox/store.py:1 imports storage.db: the sandbox imports nothing",
+            {"sandbox/store.py": "import storage.db\n"},
+            "sandbox/store.py:1 imports storage.db: the sandbox imports nothing",
         ),
         (
-            {"bot/sandbox/store.py": "from telegram import Message\n"},
-            "bot/sandbox/store.py:1 imports telegram: the sandbox is Telegram",
+            {"sandbox/store.py": "from telegram import Message\n"},
+            "sandbox/store.py:1 imports telegram: the sandbox is Telegram",
         ),
         (
             {
@@ -292,11 +296,11 @@ def _write(root: Path, files: dict[str, str]) -> None:
             "bot/cli.py:3 imports storage.people: the CLI changes people through the domain",
         ),
         (
-            {"bot/followups.py": "from bot.reports import _screen\n"},
-            "bot/followups.py:1 imports bot.reports._screen: modules use each other through",
+            {"bot/reporting/followups.py": "from bot.reporting.reports import _screen\n"},
+            "bot/reporting/followups.py:1 imports bot.reporting.reports._screen: modules use",
         ),
         (
-            {"bot/cli.py": "from bot import people\n", "bot/people.py": ""},
+            {"bot/cli.py": "from bot import people\n", "bot/people/roles.py": ""},
             "WIRING lists bot.cli, which imports no Telegram: it is domain",
         ),
     ],
@@ -304,7 +308,9 @@ def _write(root: Path, files: dict[str, str]) -> None:
 def test_each_broken_rule_is_reported(tmp_path: Path, files: dict[str, str], expected: str) -> None:
     _write(tmp_path, {"bot/__init__.py": "", "handlers/__init__.py": "", **files})
     _write(tmp_path, {"storage/__init__.py": ""})
-    wiring = frozenset({"bot.cli"} | ({"bot.app"} if "bot/app.py" in files else set()))
+    wiring = frozenset(
+        {"bot.cli"} | ({"bot.wiring.app"} if "bot/wiring/app.py" in files else set())
+    )
     if "bot/cli.py" not in files:
         _write(tmp_path, {"bot/cli.py": "import telegram\n"})
     problems = violations(tmp_path, wiring)
@@ -317,12 +323,14 @@ def test_a_clean_synthetic_tree_passes(tmp_path: Path) -> None:
         tmp_path,
         {
             "bot/__init__.py": "",
-            "bot/cli.py": "import telegram\nfrom storage.db import Database\nimport bot.people\n",
-            "bot/people.py": "from storage import people\nfrom bot.config import Config\n",
+            "bot/cli.py": (
+                "import telegram\nfrom storage.db import Database\nimport bot.people.roles\n"
+            ),
+            "bot/people/roles.py": "from storage import people\nfrom bot.config import Config\n",
             "bot/config.py": "import tomllib\n",
-            "bot/sandbox/__init__.py": "from .server import Sandbox\n",
-            "bot/sandbox/server.py": "from . import store\nfrom .store import _Queued\n",
-            "bot/sandbox/store.py": "",
+            "sandbox/__init__.py": "from .server import Sandbox\n",
+            "sandbox/server.py": "from . import store\nfrom .store import _Queued\n",
+            "sandbox/store.py": "",
             "handlers/__init__.py": "from telegram.ext import Application\n",
             "handlers/chats.py": "from telegram import Update\nfrom bot import people, cli\n",
             "storage/__init__.py": "",

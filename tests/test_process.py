@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from storage.db import Database
 from tests.support import BotEnv, make_nfp, next_sent, until_polling
 from tests.test_cli import ROOT, debug_config, env_for, nfpbot
@@ -286,7 +286,7 @@ async def test_a_second_run_on_the_same_database_refuses_and_a_killed_one_does_n
             third.send_signal(signal.SIGTERM)
             _, err = await finish(third, 30)
         assert third.returncode == 0, err
-        assert err.rstrip().splitlines()[-1].endswith("INFO bot.app: stopped")
+        assert err.rstrip().splitlines()[-1].endswith("INFO bot.wiring.app: stopped")
 
 
 # ------------------------------------------------------------------ item 18
@@ -336,7 +336,7 @@ def test_no_path_writes_the_token_even_an_uncaught_exception(tmp_path: Path) -> 
     """The last resort: whatever escapes every handler is printed redacted."""
     code = (
         "import logging, sys, threading\n"
-        "from bot.logs import guard_output, setup_logging\n"
+        "from bot.core.logs import guard_output, setup_logging\n"
         f"guard_output({TOKEN!r})\n"
         f"setup_logging('INFO', token={TOKEN!r})\n"
         f"print('printed', {TOKEN!r})\n"
@@ -473,5 +473,5 @@ async def test_sigterm_while_another_process_holds_the_write_lock_mid_run_ends_t
                 proc.kill()
                 await proc.communicate()
     assert proc.returncode == 0, err
-    assert err.rstrip().splitlines()[-1].endswith("INFO bot.app: stopped"), err
+    assert err.rstrip().splitlines()[-1].endswith("INFO bot.wiring.app: stopped"), err
     assert "database busy" in err  # the cause is logged for the operator

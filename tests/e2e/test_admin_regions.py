@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import people
-from bot.clock import FakeClock
 from bot.config import Config
+from bot.core.clock import FakeClock
+from bot.people import roles as people
 from storage import people as people_store
 from storage import regions
 from tests.support import BotEnv, make_nfp
@@ -81,7 +81,7 @@ async def test_region_admins_administer_only_their_region(env: BotEnv) -> None:
     assert "Central Asia" in both.text and "South Asia" in both.text
 
     # without a group, a region's notices go to its own admins and the deployment-wide ones
-    from bot.schedule import secretariat_chats
+    from bot.reporting.schedule import secretariat_chats
     from tests.support import ADMIN_ID
 
     async with env.svc.db.transaction() as tx:

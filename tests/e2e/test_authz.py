@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import people
-from bot.clock import FakeClock
+from bot.core.clock import FakeClock
+from bot.people import roles as people
 from storage import audit, followups, regions
 from storage import people as people_store
 from storage import reports as store

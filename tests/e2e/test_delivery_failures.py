@@ -8,7 +8,7 @@ whatever limits are checked up front.
 
 from __future__ import annotations
 
-from bot.sandbox import SimUser
+from sandbox import SimUser
 from tests.e2e.test_weekly_report import confirm_report
 from tests.support import BotEnv, make_nfp, next_sent
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.clock import FakeClock
+from bot.core.clock import FakeClock
 from storage import followups as followup_store
 from storage import reports as store
 from storage.db import Database

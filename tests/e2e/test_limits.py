@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from bot.clock import FakeClock
 from bot.config import Config, parse_config
-from bot.followups import revisions_since
-from bot.i18n import SUPPORTED, use_languages
-from bot.sandbox import Sandbox, SimUser
-from bot.textlimits import MESSAGE_LIMIT
+from bot.core.clock import FakeClock
+from bot.core.i18n import SUPPORTED, use_languages
+from bot.core.textlimits import MESSAGE_LIMIT
+from bot.reporting.followups import revisions_since
+from sandbox import Sandbox, SimUser
 from storage import reports as store
 from storage.followups import Revision
 from tests.e2e.test_weekly_report import confirm_report
@@ -158,7 +158,7 @@ async def test_a_russian_only_deployment_never_needs_english(
     """``languages = ["ru"]`` passes check-config, so it must run: no KeyError 'en'."""
     async with running(sandbox, shipped_config(tmp_path, _russian_only), clock) as env:
         # an NFP whose Telegram app is in English, and a stranger with no language at all
-        from bot import people
+        from bot.people import roles as people
 
         nfp = env.sandbox.user(704, "Bold", language_code="en")
         invite = await people.create_invite(env.svc, ADMIN_ID, "KGZ", "main")

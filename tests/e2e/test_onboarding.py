@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from bot.sandbox import SimUser
+from sandbox import SimUser
 from storage import audit, invites, people
 from tests.support import BotEnv
 
@@ -97,7 +97,7 @@ async def test_reused_code_is_refused_even_after_restart(env: BotEnv) -> None:
     # the first NFP, their role, language and assignment survived the restart too
     [a] = await people.assignments_of(env.svc.db, 504)
     assert a.iso3 == "KGZ"
-    from bot.people import Role, role_of
+    from bot.people.roles import Role, role_of
 
     assert await role_of(env.svc, 504) is Role.NFP
     assert await role_of(env.svc, env.admin().id) is Role.ADMIN

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.sandbox import SimUser
+from bot.core.clock import FakeClock
+from sandbox import SimUser
 from storage import audit
 from storage import reports as store
 from tests.support import (
@@ -384,7 +384,7 @@ async def test_revision_of_an_earlier_week_is_kept_beside_the_original(env: BotE
     saved = await env.say(nfp, "Deaths reclassified after the July review")
     assert "5 → 444" in saved.text
     assert (await store.confirmed_answers(env.svc.db, "KGZ", "2026-W47"))["new_deaths"] == 5  # type: ignore[index]
-    from bot.followups import current_value, revisions_since
+    from bot.reporting.followups import current_value, revisions_since
 
     assert await current_value(env.svc, "KGZ", "2026-W47", "new_deaths") == 444
     [rev] = await revisions_since(

@@ -53,7 +53,7 @@ from typing import Any
 import pytest
 
 from bot.config import Config, Question, load_config
-from bot.sandbox import RandomFaults, Sandbox, SentMessage, SimUser
+from sandbox import RandomFaults, Sandbox, SentMessage, SimUser
 
 pytestmark = pytest.mark.faults
 
@@ -452,9 +452,9 @@ class BotProcess:
 
 async def seed_database(config: Config) -> dict[str, int]:
     """Onboard one main NFP per country, before the bot process ever runs."""
-    from bot import people
-    from bot.app import open_services
-    from bot.clock import SystemClock
+    from bot.core.clock import SystemClock
+    from bot.people import roles as people
+    from bot.wiring.app import open_services
 
     svc = await open_services(config, SystemClock())
     ids: dict[str, int] = {}

@@ -13,7 +13,7 @@ import pytest
 from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder, BaseHandler
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 
 TOKEN = "123456:TEST-token"
 

@@ -18,7 +18,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.sandbox import Sandbox, SimUser
+from sandbox import Sandbox, SimUser
 
 USER = 3001
 
@@ -202,7 +202,7 @@ async def test_a_lost_confirmation_redelivers_the_same_updates(
 
 
 async def test_random_faults_are_seeded_and_spare_get_updates(sb: Sandbox, ann: SimUser) -> None:
-    from bot.sandbox import RandomFaults
+    from sandbox import RandomFaults
 
     sb.enforce_rate_limits = False  # only the injected 429s here
 

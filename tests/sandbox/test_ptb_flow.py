@@ -20,7 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 
 from .conftest import running_app
 
@@ -233,7 +233,7 @@ async def test_no_token_in_server_logs(sb: Sandbox, caplog: pytest.LogCaptureFix
     relevant = [
         r
         for r in caplog.records
-        if r.name.startswith(("bot.sandbox", "aiohttp")) or r.levelno >= logging.INFO
+        if r.name.startswith(("sandbox", "aiohttp")) or r.levelno >= logging.INFO
     ]
     assert seen and relevant
     assert not [r for r in relevant if sb.token in r.getMessage()]

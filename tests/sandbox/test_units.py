@@ -6,11 +6,11 @@ import sys
 
 import pytest
 
-from bot.sandbox.errors import SandboxError
-from bot.sandbox.html import HtmlError, parse_html, utf16_len
-from bot.sandbox.limits import RateLimiter, check_text, sniff_image
-from bot.sandbox.spec import Upload, load_spec
-from bot.sandbox.users import command_entities, make_png
+from sandbox.errors import SandboxError
+from sandbox.html import HtmlError, parse_html, utf16_len
+from sandbox.limits import RateLimiter, check_text, sniff_image
+from sandbox.spec import Upload, load_spec
+from sandbox.users import command_entities, make_png
 
 
 def test_entity_offsets_are_utf16() -> None:
@@ -66,7 +66,7 @@ def test_spec_decodes_by_declared_type() -> None:
 def test_spec_is_loaded_lazily() -> None:
     import subprocess
 
-    code = "import bot.sandbox, bot.sandbox.spec as s; print(s.load_spec.cache_info().currsize)"
+    code = "import sandbox, sandbox.spec as s; print(s.load_spec.cache_info().currsize)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
 

@@ -14,7 +14,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, EndPointNotFound
 
-from bot.sandbox import Sandbox, SimUser
+from sandbox import Sandbox, SimUser
 
 from .conftest import png_bytes
 

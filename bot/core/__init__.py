@@ -1,0 +1,1 @@
+"""What every capability shares: clock, translations, numbers, text limits, logs, callbacks."""

@@ -1,0 +1,503 @@
+"""The one sender of proactive messages: drains the outbox table within Telegram's limits.
+
+Domain code only writes outbox rows (in the transaction of their cause) and calls
+:meth:`OutboxSender.wake`. This task sends them one at a time, so at most one message is
+in flight: a row is marked ``sending`` and committed before its request, ``sent`` with the
+message id after it; a crash in between re-sends that one row and no other.
+
+Duplicates are bounded to that one row, because Telegram has no idempotency key and a
+request is never repeated on a guess:
+
+- An outcome this process got is kept in memory until its row is recorded; if the database
+  refuses (locked), only the recording is retried, and nothing else is sent meanwhile, so
+  at most one row is ever unrecorded.
+- A request that went out and got no answer may have been carried out (the sandbox's slow
+  answer does exactly that). The outbox bot waits generously (``ANSWER_TIMEOUT``, far above
+  Telegram's usual answer time, so a slow answer still arrives and is recorded); if even
+  that passes, the row is finished as ``sent`` without a message id and not sent again: a
+  possible loss the log reports, rather than a possible duplicate.
+- A 5xx, a 429, a refused or failed connection, a connect or pool timeout: Telegram did not
+  do it (the sandbox's dropped connection closes before processing, as a server does on a
+  stale keep-alive connection), so the row is retried with backoff.
+
+Order: only a chat's head (its earliest active row) is sent; a head in backoff holds its
+chat, so a reminder never overtakes the prompt before it. A row that fails for good runs
+its ``on_failure`` instructions (``bot.outbox.delivery``) in the same transaction.
+
+Pacing: a separate ``ExtBot`` with PTB's ``AIORateLimiter`` keeps ~30 messages/s overall
+and 20/min per group; it has no per-private-chat limit, so the sender keeps one itself
+(``per_chat_interval``) and also counts group sends, so that a busy chat is skipped for the
+moment instead of stalling everyone behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import AIORateLimiter, ExtBot
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.outbox import delivery
+from bot.outbox.delivery import Failure
+from bot.wiring.request import AiohttpRequest, AnswerTimedOut
+from storage import outbox as store
+from storage import people
+
+if TYPE_CHECKING:
+    from bot.core.services import Services
+    from storage.outbox import OutboxItem
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL = 1.0  # how often rows whose not_before has come are looked for without a wake()
+MAX_ATTEMPTS = 8  # network/5xx failures before a row is given up as failed
+MAX_BACKOFF = 300.0
+# How long the outbox waits for Telegram's answer to a send. A send is never repeated after
+# a read timeout (it may have been delivered), so the wait is long: only a connection that
+# hangs this long can lose a message, while a slow answer is simply waited for. The sender
+# stalls meanwhile, which is what Telegram being that slow means anyway.
+ANSWER_TIMEOUT = 60.0
+
+
+def backoff_seconds(attempts: int) -> float:
+    """1 s, 2 s, 4 s … after the 1st, 2nd, 3rd … failed attempt, capped at 5 minutes."""
+    return min(2.0 ** max(attempts - 1, 0), MAX_BACKOFF)
+
+
+class _Urls(TypedDict, total=False):
+    """The Bot API URLs given to :func:`make_outbox_bot` (PTB's defaults for the others)."""
+
+    base_url: str
+    base_file_url: str
+
+
+def make_outbox_bot(
+    token: str,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+    *,
+    answer_timeout: float = ANSWER_TIMEOUT,
+) -> ExtBot[Any]:
+    """A Bot of its own for the outbox, so its rate limiter paces broadcasts only.
+
+    ``max_retries=0``: a 429 reaches the sender, which pauses everything and keeps the row.
+    ``answer_timeout`` is its read timeout (see ``ANSWER_TIMEOUT``).
+    """
+    urls: _Urls = {}
+    if base_url:
+        urls["base_url"] = base_url
+    if base_file_url:
+        urls["base_file_url"] = base_file_url
+    return ExtBot(
+        token,
+        rate_limiter=AIORateLimiter(max_retries=0),
+        request=AiohttpRequest(
+            4, read_timeout=answer_timeout, media_read_timeout=max(answer_timeout, 20.0)
+        ),
+        **urls,
+    )
+
+
+class _Outcome(enum.Enum):
+    SENT = "sent"
+    PAUSED = "paused"  # 429: stop this pass, everything waits
+    DONE = "done"  # failed, blocked, rescheduled or already taken: go on with others
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What one request came to, held in memory until the row says so.
+
+    ``action``: ``sent``, ``unconfirmed`` (no answer), ``release`` (429, not the row's
+    fault), ``migrated``, ``retry`` (backoff) or ``final`` (``failure`` says why).
+    """
+
+    outcome: _Outcome
+    action: str
+    error: str = ""
+    message_id: int | None = None
+    retry_at: datetime | None = None
+    new_chat_id: int | None = None
+    failure: Failure | None = None
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    """Seconds to wait, whether PTB gives an int (deprecated) or a timedelta (PTB_TIMEDELTA)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        return _seconds(exc.retry_after)
+
+
+def _markup(item: OutboxItem) -> InlineKeyboardMarkup | None:
+    rows = item.buttons
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+class OutboxSender:
+    """One background task that sends due outbox rows in order, paced, retrying safely."""
+
+    def __init__(
+        self,
+        svc: Services,
+        bot: Bot,
+        *,
+        per_chat_interval: float = 1.0,
+        group_per_minute: int = 20,
+        batch: int = 50,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``monotonic`` is the pacing clock (seconds): real time by default; a test passes a
+        settable one to check pacing exactly, without sleeping and without load making it
+        flaky. ``drain``'s timeout stays in real time either way.
+        """
+        self._svc = svc
+        self._monotonic = monotonic
+        self._bot = bot
+        self.per_chat_interval = per_chat_interval
+        self.group_per_minute = group_per_minute
+        self.group_window = 60.0
+        self.batch = batch
+        self.poll_interval = POLL_INTERVAL
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        # pacing state, in self._monotonic() seconds: real time (not svc.clock, which tests
+        # move by days), or a test's settable pacing clock
+        self._paused_until = 0.0
+        self._private_next: dict[int, float] = {}
+        self._group_sends: dict[int, deque[float]] = {}
+        self._hold_until: float | None = None
+        self._busy = False  # the last pass attempted something: look again at once
+        # an outcome Telegram gave that the database has not taken yet (locked): it is
+        # recorded before anything else is sent, and the request is never made again
+        self._unrecorded: tuple[OutboxItem, _Verdict] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        """Launch the background task (idempotent)."""
+        if self.running:
+            return
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Let the message in flight finish and its row be marked, then end the task.
+
+        After ``timeout`` the task is cancelled: like a crash, its row stays ``sending``.
+        """
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            log.warning("outbox sender did not stop within %.1f s; cancelling it", timeout)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        elif not task.cancelled() and task.exception() is not None:
+            log.error("outbox sender had crashed: %r", task.exception())
+
+    def wake(self) -> None:
+        """Call after enqueueing so new rows go out now rather than at the next poll."""
+        self._wake.set()
+
+    async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Return once no row is due (by the injected clock); TimeoutError after ``timeout``.
+
+        Rows rescheduled for later (backoff, ``not_before``) do not count, nor do rows waiting
+        behind their chat's head in backoff. Drives the sending
+        itself when the background task is not running.
+        """
+        deadline = time.monotonic() + timeout
+        last_wake = 0.0
+        while (left := await store.due_count(self._svc.db, self._svc.clock.now())) > 0:
+            now = time.monotonic()
+            if now >= deadline:
+                raise TimeoutError(f"outbox: {left} message(s) still due after {timeout} s")
+            if self.running:
+                if now - last_wake >= 0.25:  # in case the clock was moved since the last poll
+                    self.wake()
+                    last_wake = now
+                await asyncio.sleep(min(0.02, deadline - now))
+            else:
+                await self.send_due_once()
+                await asyncio.sleep(min(self._wait_time(), max(deadline - now, 0.0)))
+
+    # ------------------------------------------------------------------ the loop
+
+    async def _run(self) -> None:
+        try:
+            stale = await store.sending_count(self._svc.db)
+            if stale:
+                log.info("outbox: %d message(s) were in flight at the last stop; resending", stale)
+        except Exception:
+            log.exception("outbox: could not read the queue")
+        while not self._stopping:
+            self._wake.clear()
+            wait: float | None = None
+            try:
+                await self.send_due_once()
+            except Exception:
+                log.exception("outbox pass failed; retrying in %.0f s", self.poll_interval)
+                wait = self.poll_interval
+            if self._stopping:
+                break
+            wait = self._wait_time() if wait is None else wait
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+        try:
+            await self._record_pending()  # one last try, so a restart need not resend it
+        except Exception as exc:
+            log.warning("outbox: stopping with an unrecorded outcome: %s", self._describe(exc))
+
+    def _wait_time(self) -> float:
+        """Seconds until something could be sendable: end of a 429 pause, a paced chat, a poll."""
+        now = self._monotonic()
+        if self._paused_until > now:
+            return self._paused_until - now
+        if self._busy:
+            return 0.0
+        if self._hold_until is not None:
+            return max(0.0, min(self._hold_until - now, self.poll_interval))
+        return self.poll_interval
+
+    async def send_due_once(self) -> int:
+        """One pass over the first due row of each chat; return how many were delivered.
+
+        One row per chat per pass keeps each chat's order and lets a long queue to one chat
+        not starve the others; a paced chat is skipped and looked at again when it frees up.
+        """
+        self._busy = False
+        self._hold_until = None
+        await self._record_pending()
+        if self._monotonic() < self._paused_until:
+            return 0
+        items = await store.due(self._svc.db, self._svc.clock.now(), self.batch, one_per_chat=True)
+        self._prune()
+        delivered = 0
+        for item in items:
+            if self._stopping:
+                break
+            ready = self._ready_at(item.chat_id)
+            if ready > self._monotonic():
+                self._hold_until = (
+                    ready if self._hold_until is None else min(self._hold_until, ready)
+                )
+                continue
+            outcome = await self._send_one(item)
+            self._busy = True
+            if outcome is _Outcome.SENT:
+                delivered += 1
+            elif outcome is _Outcome.PAUSED:
+                break
+        return delivered
+
+    # ------------------------------------------------------------------ pacing
+
+    def _ready_at(self, chat_id: int) -> float:
+        if chat_id > 0:
+            return self._private_next.get(chat_id, 0.0)
+        sends = self._group_sends.get(chat_id)
+        if not sends or len(sends) < self.group_per_minute:
+            return 0.0
+        return sends[-self.group_per_minute] + self.group_window
+
+    def _note_attempt(self, chat_id: int) -> None:
+        now = self._monotonic()
+        if chat_id > 0:
+            self._private_next[chat_id] = now + self.per_chat_interval
+        else:
+            self._group_sends.setdefault(chat_id, deque()).append(now)
+
+    def _prune(self) -> None:
+        """Forget pacing marks that no longer hold anything back."""
+        now = self._monotonic()
+        for chat_id in [c for c, t in self._private_next.items() if t <= now]:
+            del self._private_next[chat_id]
+        for chat_id, sends in list(self._group_sends.items()):
+            while sends and sends[0] <= now - self.group_window:
+                sends.popleft()
+            if not sends:
+                del self._group_sends[chat_id]
+
+    # ------------------------------------------------------------------ one message
+
+    def _describe(self, exc: BaseException) -> str:
+        text = f"{type(exc).__name__}: {exc}"
+        token = getattr(self._bot, "token", "")
+        return text.replace(token, "<token>") if token else text
+
+    async def _send_one(self, item: OutboxItem) -> _Outcome:
+        """Claim, send, and record the outcome; the outcome is kept until it is recorded."""
+        async with self._svc.db.transaction() as tx:
+            if not await delivery.still_valid(tx, self._svc, item):
+                await store.mark_superseded(tx, item.id, "no longer applies")
+                log.info(
+                    "outbox: #%d (%s) superseded before its turn; not sent", item.id, item.kind
+                )
+                return _Outcome.DONE
+            if not await store.mark_sending(tx, item.id):
+                return _Outcome.DONE
+        verdict = await self._attempt(item)
+        # paced from the answer: Telegram then sees at least the interval between two sends
+        # to a chat, however long this request took to reach it
+        self._note_attempt(item.chat_id)
+        self._unrecorded = (item, verdict)
+        try:
+            await self._record(item, verdict)
+        except Exception as exc:
+            log.warning(
+                "outbox: #%d (%s) %s, but that could not be recorded (%s); retrying the record"
+                " only, nothing else is sent meanwhile",
+                item.id,
+                item.kind,
+                verdict.action,
+                self._describe(exc),
+            )
+            raise
+        self._unrecorded = None
+        return verdict.outcome
+
+    async def _record_pending(self) -> None:
+        """Store an outcome whose recording failed; until then nothing else may be sent."""
+        if self._unrecorded is None:
+            return
+        item, verdict = self._unrecorded
+        await self._record(item, verdict)
+        self._unrecorded = None
+        log.info("outbox: #%d (%s) recorded as %s at last", item.id, item.kind, verdict.action)
+
+    async def _attempt(self, item: OutboxItem) -> _Verdict:
+        """One request; what came of it, and what the row becomes (nothing is stored here)."""
+        try:
+            message = await self._bot.send_message(
+                item.chat_id, item.text, parse_mode=item.parse_mode, reply_markup=_markup(item)
+            )
+        except RetryAfter as exc:
+            pause = _retry_after(exc)
+            self._paused_until = max(self._paused_until, self._monotonic() + pause)
+            log.info("outbox: flood control (429): pausing all sending for %.1f s", pause)
+            return _Verdict(_Outcome.PAUSED, "release", self._describe(exc))
+        except Forbidden as exc:
+            log.info(
+                "outbox: #%d (%s) chat %d blocked the bot (403)", item.id, item.kind, item.chat_id
+            )
+            return _Verdict(_Outcome.DONE, "final", self._describe(exc), failure=Failure("blocked"))
+        except ChatMigrated as exc:
+            return _Verdict(
+                _Outcome.DONE, "migrated", self._describe(exc), new_chat_id=exc.new_chat_id
+            )
+        except BadRequest as exc:
+            log.info(
+                "outbox: #%d (%s) to chat %d refused (400): %s",
+                item.id,
+                item.kind,
+                item.chat_id,
+                exc.message,
+            )
+            failure = Failure("refused", exc.message)
+            return _Verdict(_Outcome.DONE, "final", self._describe(exc), failure=failure)
+        except AnswerTimedOut as exc:
+            # Sent, unanswered: resending could deliver it twice. Not sent again.
+            error = f"{self._describe(exc)}: no answer, may have been delivered; not sent again"
+            log.warning("outbox: #%d (%s) to chat %d: %s", item.id, item.kind, item.chat_id, error)
+            return _Verdict(_Outcome.DONE, "unconfirmed", error)
+        except TelegramError as exc:  # NetworkError, TimedOut, 5xx: Telegram did not do it
+            error = self._describe(exc)
+            attempts = item.attempts + 1
+            kind = "network error" if isinstance(exc, NetworkError) else "Telegram error"
+            log.info(
+                "outbox: #%d (%s) %s on attempt %d/%d: %s",
+                item.id,
+                item.kind,
+                kind,
+                attempts,
+                MAX_ATTEMPTS,
+                error,
+            )
+            if attempts >= MAX_ATTEMPTS:
+                failure = Failure("gave_up", attempts=attempts)
+                return _Verdict(_Outcome.DONE, "final", error, failure=failure)
+            retry_at = self._svc.clock.now() + timedelta(seconds=backoff_seconds(attempts))
+            return _Verdict(_Outcome.DONE, "retry", error, retry_at=_ceil_second(retry_at))
+        except Exception as exc:  # a bug: keep the row for the record, keep serving others
+            log.error(
+                "outbox: #%d (%s) failed unexpectedly: %s", item.id, item.kind, self._describe(exc)
+            )
+            return _Verdict(_Outcome.DONE, "final", self._describe(exc), failure=Failure("bug"))
+        return _Verdict(_Outcome.SENT, "sent", message_id=message.message_id)
+
+    async def _record(self, item: OutboxItem, v: _Verdict) -> None:
+        """Store one outcome in one transaction (with the failure's hook and notice, if any)."""
+        svc = self._svc
+        now = svc.clock.now()
+        async with svc.db.transaction() as tx:
+            if v.action == "sent":
+                assert v.message_id is not None
+                await store.mark_sent(tx, now, item.id, v.message_id)
+            elif v.action == "unconfirmed":
+                await store.mark_unconfirmed(tx, now, item.id, v.error)
+            elif v.action == "release":
+                await store.release(tx, item.id, v.error)
+            elif v.action == "migrated":
+                assert v.new_chat_id is not None
+                moved = await store.retarget(tx, item.chat_id, v.new_chat_id)
+                await store.release(tx, item.id, v.error)
+                log.info(
+                    "outbox: chat %d became supergroup %d; %d row(s) moved",
+                    item.chat_id,
+                    v.new_chat_id,
+                    moved,
+                )
+            elif v.action == "retry":
+                assert v.retry_at is not None
+                await store.retry_later(tx, item.id, v.retry_at, v.error)
+            else:
+                assert v.failure is not None
+                if v.failure.status == "blocked":
+                    await store.mark_blocked(tx, item.id, v.error)
+                    if item.chat_id > 0:
+                        await people.mark_blocked(tx, now, item.chat_id)
+                else:
+                    await store.mark_failed(tx, item.id, v.error)
+                await delivery.failed(tx, svc, item, v.failure)
+
+
+def _ceil_second(when: datetime) -> datetime:
+    """Timestamps are stored to the second: round up so a backoff is never shortened."""
+    return when if not when.microsecond else when.replace(microsecond=0) + timedelta(seconds=1)

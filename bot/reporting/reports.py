@@ -1,0 +1,740 @@
+"""The weekly report conversation: start or resume, answer, review, confirm, amend.
+
+All state is in SQLite (``reports``, ``answers``, ``sessions``): every answer is written the
+moment it is given, so a restart resumes at the next unanswered question. Functions return a
+:class:`Screen` describing what the person should see next; handlers render it.
+
+Buttons carry the session's ``nonce``; a press with an older nonce is stale (a double tap, or
+a keyboard from an earlier question) and changes nothing.
+
+A typed answer belongs to the screen that was on display when it was typed: the session
+records the message id of the screen shown (:func:`screen_shown`), and since a private
+chat's message ids grow on both sides, a message with a lower id was typed before that
+screen appeared and is not taken as its answer (the person is asked instead). Answers keep
+the id of the message they came from, so an edit of that message corrects that answer.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.config import Question, Questionnaire, Region
+from bot.core.i18n import translator
+from bot.core.services import Services
+from bot.outbox import delivery
+from bot.people.roles import log_refusal
+from bot.reporting import cycle
+from bot.reporting.questionnaire import (
+    AnswerError,
+    Warning,
+    carried_over,
+    changed_since,
+    check_option,
+    is_complete,
+    needs_other_text,
+    next_unanswered,
+    parse_number,
+    parse_text,
+    plausibility,
+    toggle,
+)
+from storage import audit, followups, outbox, people
+from storage import reports as store
+from storage.db import Tx
+from storage.followups import Revision
+from storage.people import Person
+from storage.reports import Report, Session
+
+REVIEW = "review"
+WARNINGS = "warnings"
+OTHER = "other:"  # + question key: waiting for the text of an "other" option
+CONFIRMED = "confirmed:"  # + report id: idle, the last thing done was confirming it
+
+
+@dataclass
+class Screen:
+    """What to show next. ``kind`` names the screen; the other fields fill it in."""
+
+    kind: str
+    iso3: str = ""
+    week: str = ""
+    nonce: int = 0
+    question: Question | None = None
+    answers: dict[str, Any] = field(default_factory=dict)
+    last_week: dict[str, Any] | None = None
+    changed: set[str] = field(default_factory=set)
+    selection: dict[str, Any] | None = None
+    error: AnswerError | None = None
+    warnings: list[Warning] = field(default_factory=list)
+    other_person: Person | None = None
+    report: Report | None = None
+    countries: list[str] = field(default_factory=list)
+    late: bool = False
+    after_digest: bool = False
+    version: int = 0
+    offer_no_change: bool = False
+    position: int = 0  # 1-based number of the question shown
+    total: int = 0
+    mode: str = "fill"
+    hint: str = ""  # "answered" / "toggled": how the button press that led here changed things
+    revised: dict[str, Revision] = field(default_factory=dict)  # key -> latest /revise of it
+    corrected: str = ""  # the key of the answer an edited message just corrected
+    # the screen on display before this one: its buttons go once this one is shown
+    shown_before: int | None = None
+    shown_keyboard: bool = False
+
+
+SESSION_SCREENS = frozenset({"question", "review", "warnings", "other_text"})
+
+
+class NotAnNfp(Exception):
+    """Only an NFP assigned to a country can report for it."""
+
+
+def questionnaire_for(svc: Services, iso3: str) -> tuple[Region, Questionnaire]:
+    region, _ = svc.config.country(iso3)
+    return region, region.questionnaire
+
+
+async def _countries_of(svc: Services, tg_id: int) -> list[str]:
+    return [a.iso3 for a in await people.assignments_of(svc.db, tg_id)]
+
+
+async def open_report(
+    svc: Services,
+    tg_id: int,
+    *,
+    iso3: str | None = None,
+    week: str | None = None,
+    previous: bool = False,
+    take_over: bool = False,
+) -> Screen:
+    """Start or resume a country's report for a week (default: the week to report now)."""
+    countries = await _countries_of(svc, tg_id)
+    if iso3 is None and len(countries) > 1:
+        return Screen("pick_country", countries=countries, week="last" if previous else "")
+    iso3 = iso3 or (countries[0] if countries else None)
+    if iso3 is None or iso3 not in countries:
+        await log_refusal(svc, tg_id, "report", "not_nfp")
+        raise NotAnNfp()
+    region, country = svc.config.country(iso3)
+    now = svc.clock.now()
+    current = cycle.current_week(region, country, now)
+    if week is None:
+        week = cycle.shift_week(current, -1) if previous else current
+    elif not await _offered_week(svc, iso3, week, current):
+        raise ValueError(f"not a week that can be reported: {week!r}")
+    async with svc.db.transaction() as tx:
+        report = await store.get_or_create(tx, now, iso3, week, region.questionnaire.version)
+        if report.editor not in (None, tg_id) and not take_over:
+            editor_session = await store.session(tx, report.editor)
+            if editor_session is not None and editor_session.report_id == report.id:
+                other = await people.get(tx, report.editor)
+                return Screen("busy", iso3=iso3, week=week, other_person=other, report=report)
+        handed_over = report.editor not in (None, tg_id)
+        if handed_over:
+            await _hand_over(tx, svc, now, report, tg_id)
+        await store.set_editor(tx, now, report.id, tg_id)
+        fresh = await store.get(tx, report.id)
+        assert fresh is not None
+        report = fresh
+        mode = "amend" if report.confirmed else "fill"
+        answers = await store.answers(tx, report.id)
+        if report.confirmed and not answers:
+            latest = await store.latest_version(tx, report.id)
+            answers = dict(latest.answers) if latest else {}
+            await store.replace_answers(tx, now, report.id, answers, tg_id)
+        q = region.questionnaire
+        step = REVIEW if report.confirmed else _next_step(q, answers)
+        await store.set_session(
+            tx, now, tg_id, report.id, step, mode, await _kept_data(tx, tg_id, report.id, step)
+        )
+        screen = await _screen(tx, svc, tg_id)
+    if handed_over:
+        svc.wake_outbox()  # the previous editor's notice
+    return screen
+
+
+async def _offered_week(svc: Services, iso3: str, week: str, current: str) -> bool:
+    """Only weeks the product offers a button for: this week and the previous one (/report,
+    /report last), and an earlier week it prompted for or that has a report (a late prompt's
+    or reminder's button, a clarification's "Correct the report"). Callback data can be
+    forged, so a week in it is checked here, never trusted."""
+    if cycle.parse_week(week, current) != week:  # a real ISO week, not after the current one
+        return False
+    if week in (current, cycle.shift_week(current, -1)):
+        return True
+    if await store.find(svc.db, iso3, week) is not None:
+        return True
+    return "prompt" in await store.events(svc.db, iso3, week)
+
+
+async def _hand_over(tx: Tx, svc: Services, now: datetime, report: Report, to: int) -> None:
+    """The other NFP loses the report (their next tap says so) and is told at once."""
+    assert report.editor is not None
+    old = await store.session(tx, report.editor)
+    if old is not None and old.report_id == report.id:
+        await store.set_session(tx, now, report.editor, None, f"taken:{report.id}", data={"by": to})
+    newcomer = await people.get(tx, to)
+    previous = await people.get(tx, report.editor)
+    await audit.record(
+        tx, now, to, "take_over", report.iso3, week=report.week, previous_editor=report.editor
+    )
+    if previous is not None and newcomer is not None:
+        tr = translator(previous.language)
+        text = tr.gettext(
+            "{name} has taken over the report for {country}, week {week}. "
+            "Your answers so far are kept."
+        ).format(
+            name=html.escape(newcomer.display_name),
+            country=html.escape(svc.config.country(report.iso3)[1].name(tr.lang)),
+            week=report.week,
+        )
+        await outbox.enqueue(
+            tx,
+            now,
+            dedup_key=f"takeover:{report.id}:{previous.tg_id}:{now.isoformat()}",
+            chat_id=previous.tg_id,
+            kind="takeover",
+            text=text,
+        )
+
+
+def _next_step(q: Questionnaire, answers: dict[str, Any]) -> str:
+    question = next_unanswered(q, answers)
+    return question.key if question else REVIEW
+
+
+async def _kept_data(tx: Tx, tg_id: int, report_id: int, step: str) -> dict[str, Any] | None:
+    """The scratch data of a session reopened at the step it was on (the ticks so far)."""
+    old = await store.session(tx, tg_id)
+    if old is None or old.report_id != report_id or old.step not in (step, OTHER + step):
+        return None
+    return old.data or None
+
+
+def _step_exists(q: Questionnaire, step: str) -> bool:
+    if step in (REVIEW, WARNINGS):
+        return True
+    return (step[len(OTHER) :] if step.startswith(OTHER) else step) in q.keys
+
+
+async def _fix_step(
+    tx: Tx, now: datetime, session: Session, report: Report, q: Questionnaire
+) -> Session | None:
+    """A step naming a question the questionnaire no longer has moves on; None if it exists.
+
+    The questionnaire may change (question removed, version raised) while a report is open:
+    the person goes on with the next unanswered question (or the review when editing).
+    """
+    if _step_exists(q, session.step or REVIEW):
+        return None
+    answers = await store.answers(tx, report.id)
+    step = _next_step(q, answers) if session.mode == "fill" else REVIEW
+    await store.set_session(tx, now, session.tg_id, report.id, step, session.mode)
+    return await store.session(tx, session.tg_id)
+
+
+async def _last_week(tx: Tx, report: Report) -> dict[str, Any] | None:
+    return await store.confirmed_answers(tx, report.iso3, cycle.shift_week(report.week, -1))
+
+
+async def _screen(tx: Tx, svc: Services, tg_id: int, **extra: Any) -> Screen:
+    """The screen for the person's current session step."""
+    session = await store.session(tx, tg_id)
+    if session is None or session.report_id is None:
+        if session is not None and session.step and session.step.startswith("taken:"):
+            other = await people.get(tx, int(session.data.get("by", 0)))
+            return Screen("taken_over", other_person=other)
+        return Screen("idle")
+    report = await store.get(tx, session.report_id)
+    assert report is not None
+    _, q = questionnaire_for(svc, report.iso3)
+    session = await _fix_step(tx, svc.clock.now(), session, report, q) or session
+    answers = await store.answers(tx, report.id)
+    last_week = await _last_week(tx, report)
+    screen = Screen(
+        kind="question",
+        iso3=report.iso3,
+        week=report.week,
+        nonce=session.nonce,
+        answers=answers,
+        last_week=last_week,
+        changed=changed_since(q, answers, last_week),
+        report=report,
+        version=report.version,
+        total=len(q.questions),
+        mode=session.mode,
+        shown_before=session.shown_message_id,
+        shown_keyboard=session.shown_keyboard,
+        **extra,
+    )
+    step = session.step or REVIEW
+    if report.confirmed and step in (REVIEW, WARNINGS):
+        # figures revised with /revise stand beside the report: its review must show them
+        screen.revised = {
+            r.key: r for r in await followups.revisions_of(tx, report.iso3, report.week)
+        }
+    if step == REVIEW:
+        screen.kind = "review"
+        screen.warnings = plausibility(q, answers, last_week)
+    elif step == WARNINGS:
+        screen.kind = "warnings"
+        screen.warnings = plausibility(q, answers, last_week)
+    elif step.startswith(OTHER):
+        screen.kind = "other_text"
+        screen.question = q.question(step[len(OTHER) :])
+    else:
+        screen.question = q.question(step)
+        screen.position = q.keys.index(step) + 1
+        if screen.question.type == "multi":
+            screen.selection = (
+                session.data.get("selection")
+                or answers.get(step)
+                or {
+                    "selected": [],
+                    "other": None,
+                }
+            )
+        screen.offer_no_change = (
+            session.mode == "fill"
+            and last_week is not None
+            and bool(last_week)
+            and not any(k in answers for k in carried_over(q, last_week))
+        )
+    return screen
+
+
+async def screen_shown(
+    svc: Services, tg_id: int, nonce: int, message_id: int, *, keyboard: bool
+) -> None:
+    """The screen of session ``nonce`` is now on display as ``message_id``.
+
+    A second small transaction after the send (its result is needed); the per-chat order
+    of update processing makes the person's next message wait for it.
+    """
+    async with svc.db.transaction() as tx:
+        await store.record_shown(tx, tg_id, nonce, message_id=message_id, keyboard=keyboard)
+
+
+async def show_later(
+    svc: Services,
+    tg_id: int,
+    nonce: int | None,
+    pieces: list[str],
+    buttons: list[list[tuple[str, str]]],
+) -> None:
+    """The reply with this screen was refused: the outbox delivers it (never silence).
+
+    ``nonce`` is the session's for a questionnaire screen, None for one that is not the
+    session's (a confirmation, a notice). The session remembers the outbox row of its
+    screen, so until it is sent nothing typed is taken as the answer to a question that is
+    not on screen yet; and that row goes only while it is still the current screen.
+    """
+
+    now = svc.clock.now()
+    stamp = time.time_ns()
+    async with svc.db.transaction() as tx:
+        # a screen that is not the session's (a confirmation) goes while the person has done
+        # nothing since: once they moved on, what they see is newer than it
+        session = await store.session(tx, tg_id)
+        valid_nonce = nonce if nonce is not None else (session.nonce if session else None)
+        condition = (
+            None
+            if valid_nonce is None
+            else {"hook": "screen_current", "args": {"tg_id": tg_id, "nonce": valid_nonce}}
+        )
+        for i, piece in enumerate(pieces):  # the outbox keeps a chat's rows in order
+            key = f"screen:{tg_id}:{nonce}:{stamp}:{i}"
+            last = i == len(pieces) - 1
+            await outbox.enqueue(
+                tx,
+                now,
+                dedup_key=key,
+                chat_id=tg_id,
+                kind="screen",
+                text=piece,
+                buttons=buttons if last else None,
+                valid_while=condition,
+            )
+        if nonce is not None:
+            outbox_id = await store.outbox_id_of(tx, key)
+            await store.record_shown(tx, tg_id, nonce, outbox_id=outbox_id, keyboard=bool(buttons))
+    svc.wake_outbox()
+
+
+@delivery.condition("screen_current")
+async def _screen_still_current(tx: Tx, svc: Services, args: dict[str, Any]) -> bool:
+    """A screen waiting in the outbox goes only while the person is still at it: one that
+    arrived after they had moved on (answered it on a re-shown copy) would offer buttons
+    that can only be refused."""
+    session = await store.session(tx, int(args["tg_id"]))
+    return session is not None and session.nonce == int(args["nonce"])
+
+
+def _expects_text(q: Questionnaire, step: str) -> bool:
+    """The step takes a typed answer (a number, a text, the text of "other")."""
+    if step.startswith(OTHER):
+        return True
+    return step not in (REVIEW, WARNINGS) and q.question(step).type in ("number", "text")
+
+
+async def _shown_message_id(tx: Tx, session: Session) -> int | None:
+    """The id of the screen on display; a huge id while it still waits in the outbox."""
+    if session.shown_outbox_id is not None:
+        sent = await store.outbox_message_id(tx, session.shown_outbox_id)
+        return sent if sent is not None else 2**62
+    return session.shown_message_id
+
+
+async def replay_screen(svc: Services, tg_id: int) -> Screen | None:
+    """Where the person stands, for an update that was applied before its reply was lost.
+
+    The open report's current screen; or, when the last thing they did was confirming, that
+    confirmation again; else None (nothing of theirs to show).
+    """
+    async with svc.db.transaction() as tx:
+        screen = await _screen(tx, svc, tg_id)
+        if screen.kind != "idle":
+            return screen
+        session = await store.session(tx, tg_id)
+        step = (session.step if session is not None else None) or ""
+        if not step.startswith(CONFIRMED):
+            return None
+        report = await store.get(tx, int(step[len(CONFIRMED) :]))
+        version = await store.latest_version(tx, report.id) if report is not None else None
+        if report is None or version is None:
+            return None
+        return Screen(
+            "confirmed",
+            iso3=report.iso3,
+            week=report.week,
+            answers=version.answers,
+            report=report,
+            late=report.late,
+            after_digest=version.after_digest,
+            version=version.version,
+        )
+
+
+async def has_open_session(svc: Services, tg_id: int) -> bool:
+    session = await store.session(svc.db, tg_id)
+    return session is not None and session.report_id is not None
+
+
+async def _active(tx: Tx, tg_id: int) -> tuple[Session, Report] | None:
+    """The person's session if it still owns its report (else it was taken over)."""
+    session = await store.session(tx, tg_id)
+    if session is None or session.report_id is None:
+        return None
+    report = await store.get(tx, session.report_id)
+    if report is None or report.editor != tg_id:
+        return None
+    return session, report
+
+
+async def _unassigned(tx: Tx, now: datetime, tg_id: int) -> Screen | None:
+    """End a report session whose country the person is no longer an NFP of.
+
+    Every step (answer, button, confirm) checks the current assignment, not only the open
+    session: an NFP revoked mid-report is out at once, and the report is free for the others.
+    """
+    session = await store.session(tx, tg_id)
+    if session is None or session.report_id is None:
+        return None
+    report = await store.get(tx, session.report_id)
+    if report is None or report.iso3 in {a.iso3 for a in await people.assignments_of(tx, tg_id)}:
+        return None
+    await store.set_session(tx, now, tg_id, None, None)
+    if report.editor == tg_id:
+        await store.set_editor(tx, now, report.id, None)
+    await audit.record(tx, now, tg_id, "refused", "report", reason="not_nfp", iso3=report.iso3)
+    return Screen("not_nfp", iso3=report.iso3, week=report.week)
+
+
+async def _after_answer(
+    tx: Tx, svc: Services, now: datetime, session: Session, report: Report
+) -> None:
+    """Move on: the next unanswered question when filling in, else back to the review."""
+    _, q = questionnaire_for(svc, report.iso3)
+    answers = await store.answers(tx, report.id)
+    step = _next_step(q, answers) if session.mode == "fill" else REVIEW
+    await store.set_session(tx, now, session.tg_id, report.id, step, session.mode)
+
+
+async def answer_text(
+    svc: Services, tg_id: int, text: str, message_id: int | None = None
+) -> Screen | None:
+    """A typed answer; None when no questionnaire is waiting for text from this person.
+
+    ``message_id`` is the typed message's: one typed before the current screen was shown
+    is not its answer (two devices, a resend on a slow network) and is handed back.
+    """
+    now = svc.clock.now()
+    async with svc.db.transaction() as tx:
+        if (revoked := await _unassigned(tx, now, tg_id)) is not None:
+            return revoked
+        active = await _active(tx, tg_id)
+        if active is None:
+            session = await store.session(tx, tg_id)
+            if session is not None and session.step and session.step.startswith("taken:"):
+                return await _screen(tx, svc, tg_id)
+            return None
+        session, report = active
+        _, q = questionnaire_for(svc, report.iso3)
+        if await _fix_step(tx, now, session, report, q) is not None:
+            return await _screen(tx, svc, tg_id, error=AnswerError("questionnaire_changed"))
+        step = session.step or REVIEW
+        if message_id is not None and _expects_text(q, step):
+            shown = await _shown_message_id(tx, session)
+            if shown is not None and message_id < shown:
+                return await _screen(tx, svc, tg_id, error=AnswerError("typed_earlier", text=text))
+        if step.startswith(OTHER):
+            question = q.question(step[len(OTHER) :])
+            try:
+                other = parse_text(question, text)
+            except AnswerError as err:
+                return await _screen(tx, svc, tg_id, error=err)
+            selection = dict(session.data.get("selection") or {"selected": []})
+            selection["other"] = other
+            await store.put_answer(tx, now, report.id, question.key, selection, tg_id, message_id)
+            await _after_answer(tx, svc, now, session, report)
+            return await _screen(tx, svc, tg_id)
+        if step in (REVIEW, WARNINGS):
+            return await _screen(tx, svc, tg_id, error=AnswerError("use_buttons"))
+        question = q.question(step)
+        try:
+            if question.type == "number":
+                value: Any = parse_number(question, text)
+            elif question.type == "text":
+                value = parse_text(question, text)
+            else:
+                raise AnswerError("use_buttons")
+        except AnswerError as err:
+            return await _screen(tx, svc, tg_id, error=err)
+        await store.put_answer(tx, now, report.id, question.key, value, tg_id, message_id)
+        await _after_answer(tx, svc, now, session, report)
+        return await _screen(tx, svc, tg_id)
+
+
+async def edit_answer(svc: Services, tg_id: int, message_id: int, text: str) -> Screen:
+    """An edited message: it corrects the answer it gave, and nothing else.
+
+    In the open report the edit is checked like a new answer and replaces that answer (the
+    person stays where they are; the review shows the change). An answer of a confirmed
+    report is not changed behind the secretariat's back: the person is told how to amend.
+    Anything else is not an answer: ``edit_ignored``.
+    """
+    now = svc.clock.now()
+    async with svc.db.transaction() as tx:
+        found = await store.answer_from_message(tx, tg_id, message_id)
+        if found is None:
+            return Screen("edit_ignored")
+        report_id, key = found
+        report = await store.get(tx, report_id)
+        assert report is not None
+        active = await _active(tx, tg_id)
+        if active is None or active[1].id != report_id:
+            if report.confirmed:
+                return Screen("edit_confirmed", iso3=report.iso3, week=report.week, report=report)
+            return Screen("edit_ignored")
+        session, report = active
+        _, q = questionnaire_for(svc, report.iso3)
+        try:
+            question = q.question(key)
+        except KeyError:
+            return Screen("edit_ignored")  # a question the questionnaire no longer has
+        try:
+            value: Any
+            if question.type == "number":
+                value = parse_number(question, text)
+            elif question.type == "text":
+                value = parse_text(question, text)
+            elif question.type == "multi":
+                old = (await store.answers(tx, report.id)).get(key)
+                value = dict(old) if isinstance(old, dict) else {"selected": []}
+                value["other"] = parse_text(question, text)
+            else:
+                return Screen("edit_ignored")
+        except AnswerError as err:
+            return await _screen(tx, svc, tg_id, error=err, corrected=key)
+        await store.put_answer(tx, now, report.id, key, value, tg_id, message_id)
+        # the same screen again, as a new message: older keyboards (a review showing the
+        # old value) go stale with the new nonce
+        await store.set_session(
+            tx, now, tg_id, report.id, session.step, session.mode, session.data or None
+        )
+        return await _screen(tx, svc, tg_id, hint="corrected", corrected=key)
+
+
+async def press(svc: Services, tg_id: int, nonce: int, action: str, arg: str = "") -> Screen:
+    """A button of the questionnaire. Stale presses change nothing and say so."""
+    now = svc.clock.now()
+    async with svc.db.transaction() as tx:
+        if (revoked := await _unassigned(tx, now, tg_id)) is not None:
+            return revoked
+        active = await _active(tx, tg_id)
+        if active is None:
+            screen = await _screen(tx, svc, tg_id)
+            if screen.kind == "idle":
+                screen.kind = "stale"
+            return screen
+        session, report = active
+        if nonce != session.nonce:
+            return await _screen(tx, svc, tg_id, error=AnswerError("stale"))
+        region, q = questionnaire_for(svc, report.iso3)
+        if await _fix_step(tx, now, session, report, q) is not None:
+            return await _screen(tx, svc, tg_id, error=AnswerError("questionnaire_changed"))
+        step = session.step or REVIEW
+        try:
+            return await _apply(tx, svc, now, session, report, region, q, step, action, arg)
+        except (AnswerError, KeyError):
+            return await _screen(tx, svc, tg_id, error=AnswerError("stale"))
+
+
+async def _apply(
+    tx: Tx,
+    svc: Services,
+    now: datetime,
+    session: Session,
+    report: Report,
+    region: Region,
+    q: Questionnaire,
+    step: str,
+    action: str,
+    arg: str,
+) -> Screen:
+    tg_id = session.tg_id
+    question = q.question(step) if step not in (REVIEW, WARNINGS) and ":" not in step else None
+    if action == "c" and question is not None and question.type == "choice":
+        await store.put_answer(tx, now, report.id, step, check_option(question, arg), tg_id)
+        await _after_answer(tx, svc, now, session, report)
+        return await _screen(tx, svc, tg_id, hint="answered")
+    if action == "t" and question is not None and question.type == "multi":
+        selection = toggle(
+            session.data.get("selection") or await _stored_selection(tx, report.id, step),
+            check_option(question, arg),
+        )
+        await store.set_session(
+            tx, now, tg_id, report.id, step, session.mode, {"selection": selection}
+        )
+        return await _screen(tx, svc, tg_id, hint="toggled")
+    if action == "d" and question is not None and question.type == "multi":
+        selection = session.data.get("selection") or await _stored_selection(tx, report.id, step)
+        if needs_other_text(question, selection):
+            await store.set_session(
+                tx, now, tg_id, report.id, OTHER + step, session.mode, {"selection": selection}
+            )
+            return await _screen(tx, svc, tg_id)
+        chosen = set(selection.get("selected", []))
+        if not any(o.with_text and o.key in chosen for o in question.options):
+            selection = {"selected": selection.get("selected", []), "other": None}
+        await store.put_answer(tx, now, report.id, step, selection, tg_id)
+        await _after_answer(tx, svc, now, session, report)
+        return await _screen(tx, svc, tg_id, hint="answered")
+    if action == "s" and question is not None and not question.required:
+        await store.put_answer(tx, now, report.id, step, None, tg_id)
+        await _after_answer(tx, svc, now, session, report)
+        return await _screen(tx, svc, tg_id, hint="answered")
+    if action == "nc":
+        last_week = await _last_week(tx, report)
+        if not last_week:
+            raise AnswerError("stale")
+        answers = await store.answers(tx, report.id)
+        for key, value in carried_over(q, last_week).items():
+            if key not in answers:
+                await store.put_answer(tx, now, report.id, key, value, tg_id)
+        await store.set_session(
+            tx, now, tg_id, report.id, _next_step(q, await store.answers(tx, report.id)), "fill"
+        )
+        return await _screen(tx, svc, tg_id)
+    if action == "e" and step in (REVIEW, WARNINGS):
+        q.question(arg)
+        await store.set_session(tx, now, tg_id, report.id, arg, "edit")
+        return await _screen(tx, svc, tg_id)
+    if action == "back" and step not in (REVIEW, WARNINGS) and session.mode == "edit":
+        await store.set_session(tx, now, tg_id, report.id, REVIEW, "edit")
+        return await _screen(tx, svc, tg_id)
+    if action in ("ok", "ok!") and step in (REVIEW, WARNINGS):
+        answers = await store.answers(tx, report.id)
+        if not is_complete(q, answers):
+            await store.set_session(tx, now, tg_id, report.id, _next_step(q, answers), "fill")
+            return await _screen(tx, svc, tg_id, error=AnswerError("incomplete"))
+        last_week = await _last_week(tx, report)
+        warnings = plausibility(q, answers, last_week)
+        if warnings and not (action == "ok!" and step == WARNINGS):
+            await store.set_session(tx, now, tg_id, report.id, WARNINGS, session.mode)
+            return await _screen(tx, svc, tg_id)
+        return await _confirm(tx, svc, now, tg_id, report, region, answers, warnings)
+    raise AnswerError("stale")
+
+
+async def _stored_selection(tx: Tx, report_id: int, key: str) -> dict[str, Any]:
+    value = (await store.answers(tx, report_id)).get(key)
+    return value if isinstance(value, dict) else {"selected": [], "other": None}
+
+
+async def _confirm(
+    tx: Tx,
+    svc: Services,
+    now: datetime,
+    tg_id: int,
+    report: Report,
+    region: Region,
+    answers: dict[str, Any],
+    warnings: list[Warning],
+) -> Screen:
+    _, country = svc.config.country(report.iso3)
+    deadline = cycle.cycle_for(region, country, report.week).deadline
+    late = now > deadline
+    after_digest = await store.digest_posted(tx, region.key, report.week)
+    # what is confirmed is the questionnaire in force now: its questions, its version
+    keys = set(region.questionnaire.keys)
+    answers = {key: value for key, value in answers.items() if key in keys}
+    version = await store.add_version(
+        tx,
+        now,
+        report,
+        answers,
+        tg_id,
+        late=late,
+        after_digest=after_digest,
+        warnings=[w.check.key for w in warnings],
+        questionnaire_version=region.questionnaire.version,
+    )
+    # idle, remembering what was confirmed: a replay of this press after a crash that lost
+    # the reply shows the confirmation again (replay_screen)
+    await store.set_session(
+        tx, now, tg_id, None, f"{CONFIRMED}{report.id}", data={"version": version}
+    )
+    if version > 1:
+        from bot.reporting.followups import resolve_by_amendment
+
+        await resolve_by_amendment(tx, svc, now, report.id, tg_id, version)
+        svc.wake_outbox()
+    await audit.record(
+        tx,
+        now,
+        tg_id,
+        "confirm" if version == 1 else "amend",
+        report.iso3,
+        week=report.week,
+        version=version,
+        late=late,
+        after_digest=after_digest,
+    )
+    confirmed = await store.get(tx, report.id)
+    return Screen(
+        "confirmed",
+        iso3=report.iso3,
+        week=report.week,
+        answers=answers,
+        report=confirmed,
+        late=bool(confirmed and confirmed.late),
+        after_digest=after_digest,
+        version=version,
+    )

@@ -1,0 +1,222 @@
+"""Application wiring: one place that builds the PTB Application and its lifecycle hooks."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import cast
+
+from telegram import Bot, BotCommand
+from telegram.ext import ApplicationBuilder, ContextTypes, Updater
+
+from bot.config import Config
+from bot.core.clock import Clock, SystemClock
+from bot.core.i18n import translator, use_languages
+from bot.core.services import Services
+from bot.wiring.concurrency import DurablePolling, PerChatUpdateProcessor
+from bot.wiring.context import BotApplication, BotContext
+from bot.wiring.request import AiohttpRequest
+from storage import people, regions
+from storage.db import Database
+from storage.regions import CountryRow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 24
+
+
+@dataclass
+class Options:
+    """How to run: where Telegram is, which clock, how many updates at once."""
+
+    base_url: str | None = None  # e.g. "http://127.0.0.1:8081/bot" for a local Bot API server
+    base_file_url: str | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    concurrency: int = DEFAULT_CONCURRENCY
+
+
+def build_application(config: Config, token: str, options: Options | None = None) -> BotApplication:
+    opts = options or Options()
+    use_languages(config.languages, config.default_language)
+    requests = (AiohttpRequest(opts.concurrency * 2 + 8, pool_timeout=10.0), AiohttpRequest(1))
+    processor = PerChatUpdateProcessor(opts.concurrency)
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .context_types(ContextTypes(context=BotContext))
+        .concurrent_updates(processor)
+        # replies: a few calls per update in flight (answer, edit, send) share the pool
+        .request(requests[0])
+        .get_updates_request(requests[1])
+        .post_init(_post_init)
+        .post_stop(_post_stop)
+        .post_shutdown(_post_shutdown)
+    )
+    if opts.base_url:
+        file_url = _file_url_for(opts.base_url, opts.base_file_url)
+        builder = builder.base_url(opts.base_url).base_file_url(file_url)
+    app = builder.build()
+    # fetched updates are kept in the database before Telegram forgets them (bot.wiring.concurrency)
+    polling = DurablePolling(app.bot, processor, lambda: app.bot_data.get("svc"))
+    app.updater = Updater(cast(Bot, polling), app.update_queue)
+    app.bot_data["polling"] = polling
+    app.bot_data["config"] = config
+    app.bot_data["options"] = opts
+    app.bot_data["requests"] = requests
+    from handlers import register_handlers
+
+    register_handlers(app)
+    return app
+
+
+async def close_requests(app: BotApplication) -> None:
+    """Close the HTTP sessions when start-up failed before PTB could shut them down."""
+    for request in app.bot_data.get("requests", ()):
+        await request.shutdown()
+
+
+def _file_url(opts: Options) -> str | None:
+    if not opts.base_url:
+        return opts.base_file_url
+    return _file_url_for(opts.base_url, opts.base_file_url)
+
+
+def _file_url_for(base_url: str, base_file_url: str | None) -> str:
+    """The given file URL, else the one beside a Bot API URL (``/bot`` -> ``/file/bot``)."""
+    return base_file_url or base_url.replace("/bot", "/file/bot", 1)
+
+
+async def open_services(config: Config, clock: Clock, bot_username: str = "") -> Services:
+    """Open the database, migrate it and mirror config into it (regions, countries, admins).
+
+    If mirroring fails (a read-only or locked file) the database is closed again before
+    the error goes up: nobody else holds it yet, and its open thread would keep the
+    process alive.
+    """
+    db = await Database.open(config.database)
+    try:
+        await _mirror_config(db, config, clock)
+    except BaseException:
+        await db.close()
+        raise
+    return Services(config=config, db=db, clock=clock, bot_username=bot_username)
+
+
+async def _mirror_config(db: Database, config: Config, clock: Clock) -> None:
+    now = clock.now()
+    async with db.transaction() as tx:
+        await regions.sync(
+            tx,
+            [
+                (
+                    r.key,
+                    [CountryRow(c.iso3, r.key, c.timezone, c.status) for c in r.countries],
+                )
+                for r in config.regions
+            ],
+        )
+        config_admins = set(config.admins)
+        for r in config.regions:
+            config_admins.update(r.admins)
+        await people.sync_config_admins(tx, now, config_admins)
+        for r in config.regions:
+            if r.group_chat_id:
+                await regions.set_group_chat(tx, r.key, r.group_chat_id)
+
+
+async def _post_init(app: BotApplication) -> None:
+    config: Config = app.bot_data["config"]
+    opts: Options = app.bot_data["options"]
+    svc = await open_services(config, opts.clock, app.bot.username)
+    app.bot_data["svc"] = svc
+    recovered = await app.bot_data["polling"].recover(app.update_queue)
+    if recovered:
+        log.info("%d update(s) fetched before the last stop were not processed: now", recovered)
+    await _set_commands(app)
+    await start_background(app, svc)
+    log.info(
+        "started as @%s: %d regions, %d countries, database %s (schema v%d)",
+        app.bot.username,
+        len(config.regions),
+        sum(len(r.countries) for r in config.regions),
+        config.database,
+        await svc.db.schema_version(),
+    )
+
+
+async def _set_commands(app: BotApplication) -> None:
+    """The command menu Telegram shows, in each language (admin commands are in /help)."""
+    from handlers.onboarding import menu_commands
+
+    for lang in app.bot_data["config"].languages:
+        tr = translator(lang)
+        commands = [BotCommand(name, tr.gettext(desc)) for name, desc in menu_commands()]
+        await app.bot.set_my_commands(commands, language_code=lang)
+    tr = translator(app.bot_data["config"].default_language)
+    await app.bot.set_my_commands([BotCommand(n, tr.gettext(d)) for n, d in menu_commands()])
+
+
+async def start_background(app: BotApplication, svc: Services) -> None:
+    """The outbox sender (its own rate-limited Bot) and the cycle's jobs."""
+    from bot.outbox.sender import OutboxSender, make_outbox_bot
+    from bot.reporting.schedule import tick
+
+    opts: Options = app.bot_data["options"]
+    outbox_bot = make_outbox_bot(app.bot.token, opts.base_url, _file_url(opts))
+    await outbox_bot.initialize()
+    sender = OutboxSender(svc, outbox_bot)
+    sender.start()
+    svc.outbox_waker = sender.wake
+    app.bot_data["outbox"] = (sender, outbox_bot)
+    schedule_jobs(app, svc)
+    await tick(svc)  # catch up on whatever fell due while the bot was stopped
+
+
+def schedule_jobs(app: BotApplication, svc: Services) -> None:
+    """Rebuild all jobs from config on every start (PTB jobs are not persisted).
+
+    Here, not in bot.reporting.schedule: the JobQueue is PTB's, and the domain knows no Telegram; it
+    only says when (:func:`bot.reporting.schedule.job_times`) and what
+    (:func:`bot.reporting.schedule.tick`)."""
+    from bot.reporting.schedule import SAFETY_INTERVAL, job_times, tick
+
+    jq = app.job_queue
+    assert jq is not None
+    for job in jq.jobs():
+        job.schedule_removal()
+
+    async def run_tick(_context: object) -> None:
+        await tick(svc)
+
+    for name, at, day in job_times(svc, svc.clock.now()):
+        jq.run_daily(run_tick, at, days=(day,), name=name)
+    jq.run_repeating(run_tick, interval=SAFETY_INTERVAL, first=SAFETY_INTERVAL, name="tick")
+
+
+async def _post_stop(app: BotApplication) -> None:
+    log.info("stopping")
+    polling: DurablePolling | None = app.bot_data.get("polling")
+    if polling is not None and "svc" in app.bot_data:
+        try:
+            await polling.forget_finished()
+        except Exception as err:  # kept rows are only processed (once) at the next start
+            log.warning("could not clear the processed updates: %s", err)
+    await stop_background(app)
+
+
+async def stop_background(app: BotApplication) -> None:
+    """Stop the outbox sender and close its Bot; the Bot is closed even if stopping failed."""
+    if "outbox" in app.bot_data:
+        sender, outbox_bot = app.bot_data.pop("outbox")
+        try:
+            await sender.stop()
+        finally:
+            await outbox_bot.shutdown()
+
+
+async def _post_shutdown(app: BotApplication) -> None:
+    svc: Services | None = app.bot_data.get("svc")
+    if svc is None:
+        return  # never started: the caller says why in one line, nothing was running
+    await svc.db.close()
+    log.info("stopped")

@@ -1,0 +1,137 @@
+"""A real ``nfpbot run`` killed (SIGKILL) after Telegram confirmed an update it never processed.
+
+PTB confirms a fetched batch with its very next getUpdates, before processing it. Here the
+answer waits behind the same chat's previous update (whose reply is slow) when the process
+is killed: Telegram has forgotten it, so only what the bot kept can bring it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+from bot.config import load_config
+from bot.core.clock import SystemClock
+from bot.people import roles as people
+from bot.wiring.app import open_services
+from sandbox import Sandbox, SentMessage, SimUser
+from storage import reports as store
+from storage.db import Database
+from tests.support import next_sent, until_polling
+from tests.test_cli import ROOT, start_bot
+
+NFP = 4343
+
+
+async def _seed(db_path: Path) -> None:
+    config = load_config(ROOT / "config.toml", {"NFPBOT_DB": str(db_path)})
+    svc = await open_services(config, SystemClock())
+    try:
+        await people.add_admin(svc, 9001, by=None, source="cli")
+        invite = await people.create_invite(svc, 9001, "KGZ")
+        await people.redeem_invite(svc, people.UserInfo(NFP, "Aibek"), invite.code)
+        await people.set_language(svc, NFP, "en")
+    finally:
+        await svc.db.close()
+
+
+async def _question(user: SimUser) -> SentMessage:
+    """The next questionnaire screen (the prompt and reminders of the real week aside)."""
+    while True:
+        message = await next_sent(user, timeout=20)
+        if "Question" in (message.text or ""):
+            return message
+
+
+async def _started(tmp_path: Path, sb: Sandbox, user: SimUser) -> asyncio.subprocess.Process:
+    """A real ``nfpbot run`` that polls, with the NFP on question 1 of this week's report."""
+    proc = await start_bot(tmp_path, sb, sb.token)
+    await until_polling(sb)
+    await user.send("/report")
+    assert "Question 1 of 9" in (await _question(user)).text
+    await sb.settle()
+    return proc
+
+
+async def _stop(proc: asyncio.subprocess.Process, sig: signal.Signals) -> None:
+    proc.send_signal(sig)
+    await asyncio.wait_for(proc.communicate(), 30)
+
+
+async def _stored_answers(db_path: Path) -> dict[str, object]:
+    db = await Database.open(db_path)
+    try:
+        [row] = await db.fetchall("SELECT id FROM reports WHERE iso3 = 'KGZ'")
+        return await store.answers(db, row["id"])
+    finally:
+        await db.close()
+
+
+async def test_an_answer_confirmed_then_lost_in_a_kill_is_processed_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    db_path = tmp_path / "cli.sqlite3"
+    await _seed(db_path)
+    async with Sandbox() as sb:
+        user = sb.user(NFP, "Aibek")
+        proc = await _started(tmp_path, sb, user)
+        try:
+            sb.inject("sendMessage", delay=30, chat_id=NFP)  # the next reply hangs
+            await user.send("/help")
+            await next_sent(user)  # sent, but the bot waits for Telegram's answer
+            await user.send("1111")  # queued behind /help in this chat
+            for _ in range(200):  # until Telegram forgot it: confirmed by the next poll
+                if sb.pending_updates == 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert sb.pending_updates == 0
+        finally:
+            await _stop(proc, signal.SIGKILL)
+        user.drain()
+        sb.faults.clear()
+        proc = await start_bot(tmp_path, sb, sb.token)
+        try:
+            assert "Question 2 of 9" in (await _question(user)).text
+        finally:
+            await _stop(proc, signal.SIGTERM)
+    assert await _stored_answers(db_path) == {"new_cases": 1111}  # once, on its own question
+
+
+async def test_a_kill_after_the_answer_was_stored_but_before_its_reply_still_shows_the_next(
+    tmp_path: Path,
+) -> None:
+    """The answer is committed, the reply to it is in flight, the process dies.
+
+    Telegram has been told the update was received (the next poll confirmed it), so it
+    never comes again: what the bot kept must still bring the person their next question.
+    """
+    db_path = tmp_path / "cli.sqlite3"
+    await _seed(db_path)
+    async with Sandbox() as sb:
+        user = sb.user(NFP, "Aibek")
+        proc = await _started(tmp_path, sb, user)
+        try:
+            # the reply to the answer hangs and would never reach the person
+            sb.inject("sendMessage", delay=30, drop=True, chat_id=NFP)
+            await user.send("2222")
+            db = await Database.open(db_path, migrate=False)
+            try:
+                for _ in range(200):  # until the answer is stored and Telegram forgot it
+                    stored = await db.fetchval("SELECT count(*) FROM answers")
+                    if stored and sb.pending_updates == 0:
+                        break
+                    await asyncio.sleep(0.05)
+            finally:
+                await db.close()
+            assert stored == 1 and sb.pending_updates == 0
+        finally:
+            await _stop(proc, signal.SIGKILL)
+        user.drain()
+        sb.faults.clear()
+        proc = await start_bot(tmp_path, sb, sb.token)
+        try:
+            assert "Question 2 of 9" in (await _question(user)).text  # without a nudge
+        finally:
+            await _stop(proc, signal.SIGTERM)
+    assert await _stored_answers(db_path) == {"new_cases": 2222}  # once, on its own question

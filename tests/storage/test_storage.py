@@ -1,0 +1,159 @@
+"""SQLite storage: migrations from an empty file and from every earlier version, pragmas."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config
+from bot.core.clock import FakeClock
+from bot.people import roles as people
+from bot.wiring.app import open_services
+from storage import people as store
+from storage.db import Database
+from storage.migrate import latest_version, migrations
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def schema(path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name"
+        ).fetchall()
+    return [(name, " ".join(sql.split())) for name, sql in rows]
+
+
+async def test_empty_file_gets_the_latest_schema_and_pragmas(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "new.sqlite3")
+    try:
+        assert await db.schema_version() == latest_version() == len(migrations())
+        assert await db.fetchval("PRAGMA journal_mode") == "wal"
+        assert await db.fetchval("PRAGMA foreign_keys") == 1
+        assert await db.fetchval("PRAGMA busy_timeout") == 5000
+        with pytest.raises(sqlite3.IntegrityError):  # foreign keys are enforced
+            async with db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO assignments (tg_id, iso3, kind, created_at)"
+                    " VALUES (1, 'XXX', 'main', 'now')"
+                )
+    finally:
+        await db.close()
+
+
+SEED = {
+    1: [
+        "INSERT INTO regions (key) VALUES ('central-asia')",
+        "INSERT INTO countries VALUES ('KGZ', 'central-asia', 'Asia/Bishkek', 'partner')",
+        "INSERT INTO people (tg_id, first_name, language, created_at, updated_at)"
+        " VALUES (501, 'Aida', 'ru', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
+        "INSERT INTO invites (code, iso3, kind, created_by, created_at, expires_at, used_by,"
+        " used_at) VALUES ('abc', 'KGZ', 'main', 9001, '2026-01-01T00:00:00+00:00',"
+        " '2026-01-08T00:00:00+00:00', 501, '2026-01-02T00:00:00+00:00')",
+        "INSERT INTO assignments (tg_id, iso3, kind, invite_code, created_at)"
+        " VALUES (501, 'KGZ', 'main', 'abc', '2026-01-02T00:00:00+00:00')",
+        "INSERT INTO admins (tg_id, source, added_at)"
+        " VALUES (9001, 'cli', '2026-01-01T00:00:00+00:00')",
+    ],
+}
+
+
+@pytest.mark.parametrize("start", range(latest_version()))
+async def test_upgrade_from_every_earlier_version_keeps_the_data(
+    tmp_path: Path, start: int
+) -> None:
+    fresh = tmp_path / "fresh.sqlite3"
+    db = await Database.open(fresh)
+    await db.close()
+
+    old = tmp_path / "old.sqlite3"
+    db = await Database.open(old, migrate=False)
+    assert await db.migrate(start) == start
+    for version in range(1, start + 1):
+        async with db.transaction() as tx:
+            for sql in SEED.get(version, []):
+                await tx.execute(sql)
+    assert await db.migrate() == latest_version()
+    if start >= 1:
+        assert await db.fetchval("SELECT first_name FROM people WHERE tg_id = 501") == "Aida"
+        assert await db.fetchval("SELECT used_by FROM invites WHERE code = 'abc'") == 501
+    await db.close()
+    assert schema(old) == schema(fresh)
+
+
+async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {latest_version() + 1}")
+    with pytest.raises(RuntimeError, match="newer than this nfpbot"):
+        await Database.open(path)
+
+
+async def test_an_invite_code_is_claimed_once_even_when_two_race(config: Config) -> None:
+    svc = await open_services(config, FakeClock(NOW))
+    try:
+        invite = await people.create_invite(svc, config.admins[0], "KGZ", "main")
+        results = await asyncio.gather(
+            people.redeem_invite(svc, people.UserInfo(1, "A"), invite.code),
+            people.redeem_invite(svc, people.UserInfo(2, "B"), invite.code),
+            return_exceptions=True,
+        )
+        refused = [r for r in results if isinstance(r, people.InviteRefused)]
+        assert len(refused) == 1 and refused[0].reason == "used"
+        assert len([r for r in results if isinstance(r, people.Redeemed)]) == 1
+    finally:
+        await svc.db.close()
+
+
+async def test_a_new_main_nfp_demotes_the_previous_one(config: Config) -> None:
+    clock = FakeClock(NOW)
+    svc = await open_services(config, clock)
+    try:
+        for tg_id in (11, 12):
+            invite = await people.create_invite(svc, config.admins[0], "AFG", "main")
+            clock.advance(timedelta(minutes=1))
+            await people.redeem_invite(svc, people.UserInfo(tg_id, "X"), invite.code)
+        kinds = {a.tg_id: a.kind for a in await store.nfps_of(svc.db, "AFG")}
+        assert kinds == {11: "alternate", 12: "main"}
+    finally:
+        await svc.db.close()
+
+
+async def test_an_update_claims_its_first_committed_write_once(tmp_path: Path) -> None:
+    """The update id is recorded with the effect; a second delivery applies nothing."""
+    from storage.db import AlreadyProcessed, done_processing, processing_update
+
+    db = await Database.open(tmp_path / "claims.sqlite3")
+    try:
+
+        async def effect(update_id: int, fail: bool = False) -> None:
+            token = processing_update(update_id)
+            try:
+                async with db.transaction() as tx:
+                    await tx.execute(
+                        "INSERT INTO audit (at, actor, action) VALUES (?, ?, ?)",
+                        (NOW.isoformat(), 1, f"u{update_id}"),
+                    )
+                    if fail:
+                        raise RuntimeError("rolled back")
+                async with db.transaction() as tx:  # a follow-up of the same update
+                    await tx.execute("UPDATE audit SET target = 'x' WHERE action = 'u7'")
+            finally:
+                done_processing(token)
+
+        with pytest.raises(RuntimeError):
+            await effect(7, fail=True)  # nothing committed: the update is not processed
+        await effect(7)
+        with pytest.raises(AlreadyProcessed):
+            await effect(7)
+        assert await db.fetchval("SELECT count(*) FROM audit WHERE action = 'u7'") == 1
+        assert await db.fetchval("SELECT count(*) FROM processed_updates") == 1
+        async with db.transaction() as tx:  # outside any update: no claim at all
+            await tx.execute("DELETE FROM audit")
+        assert await db.fetchval("SELECT count(*) FROM processed_updates") == 1
+    finally:
+        await db.close()

@@ -1,0 +1,61 @@
+"""The aiohttp request backend behaves like PTB's httpx one, over real HTTP to the sandbox."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from telegram import Bot, InputMediaPhoto
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+
+from bot.wiring.request import AiohttpRequest
+from sandbox import Sandbox
+from sandbox.users import make_png
+
+
+@pytest.fixture
+async def bot(sandbox: Sandbox) -> AsyncIterator[Bot]:
+    b = Bot(
+        sandbox.token,
+        base_url=sandbox.base_url,
+        base_file_url=sandbox.base_file_url,
+        request=AiohttpRequest(8, read_timeout=0.5),
+        get_updates_request=AiohttpRequest(1),
+    )
+    await b.initialize()
+    yield b
+    await b.shutdown()
+
+
+async def test_messages_buttons_and_uploads_arrive(sandbox: Sandbox, bot: Bot) -> None:
+    user = sandbox.user(71, "Ann")
+    sent = await bot.send_message(71, "<b>Привет</b> &amp; welcome", parse_mode="HTML")
+    assert sent.message_id == (await user.next_message()).message_id
+    png = make_png(4, 4)
+    await bot.send_photo(71, png, caption="chart", filename="chart.png")
+    photo = await user.next_message()
+    assert photo.photo_bytes == png and photo.text == "chart"
+    await bot.send_media_group(71, [InputMediaPhoto(png), InputMediaPhoto(make_png(2, 2))])
+    assert len([m for m in user.drain() if m.method == "sendMediaGroup"]) == 2
+
+
+async def test_errors_map_to_ptb_exceptions(sandbox: Sandbox, bot: Bot) -> None:
+    sandbox.user(72, "Bob")
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+        await bot.send_message(999_999, "hello")
+    sandbox.inject("sendMessage", status=429, retry_after=3)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(72, "flood")
+    sandbox.inject("sendMessage", status=502)
+    with pytest.raises(NetworkError):
+        await bot.send_message(72, "bad gateway")
+    sandbox.inject("sendMessage", drop=True)
+    with pytest.raises(NetworkError):
+        await bot.send_message(72, "dropped")
+    sandbox.inject("sendMessage", delay=1.5)
+    started = time.monotonic()
+    with pytest.raises(TimedOut):
+        await bot.send_message(72, "slow")
+    assert time.monotonic() - started < 1.4  # the 0.5 s read timeout, not the slow answer
+    assert (await bot.send_message(72, "fine again")).text == "fine again"
