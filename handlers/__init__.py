@@ -61,6 +61,8 @@ def register_handlers(app: BotApplication) -> None:
             CallbackQueryHandler(followups.revise_field_chosen, cb.ReviseField.pattern()),
             CallbackQueryHandler(followups.delegate_person_chosen, cb.DelegateTo.pattern()),
             CallbackQueryHandler(followups.delegate_until_chosen, cb.DelegateFor.pattern()),
+            CallbackQueryHandler(chats.move_digest, cb.MoveDigest.pattern()),
+            CallbackQueryHandler(chats.keep_digest, cb.KeepDigest.pattern()),
             # fallbacks last: within a group the first matching handler wins
             MessageHandler(filters.COMMAND & private, fallback.unknown_command),
             MessageHandler(filters.TEXT & private, report.text),

@@ -7,10 +7,12 @@ import logging
 from telegram import ChatMember, ChatMemberUpdated, Update
 from telegram.error import TelegramError
 
-from bot.core.i18n import translator
+from bot.core import callbacks as cb
+from bot.core.i18n import Translator, translator
 from bot.people import groups
 from bot.people import roles as people
 from bot.wiring.context import BotContext
+from handlers.common import answer_query, keyboard, on_callback, sender_id
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ async def my_chat_member(update: Update, context: BotContext) -> None:
         log.info("user %s %s the bot", change.chat.id, "unblocked" if joined else "blocked")
         return
     if not joined:
-        await groups.bot_removed(svc, change.chat.id)
+        await groups.bot_removed(svc, change.chat.id, change.chat.title)
         return
     await _added_to_group(update, context, change)
 
@@ -59,30 +61,82 @@ async def _added_to_group(update: Update, context: BotContext, change: ChatMembe
     tr = translator(svc.config.default_language)
     outcome = await groups.bot_added(svc, change.chat.id, change.from_user.id)
     if isinstance(outcome, groups.Refused):
-        if outcome.reason == "not_admin":
-            text = tr.gettext(
-                "Only an administrator of the secretariat can add me to a group. Goodbye."
-            )
-        else:
-            mine = outcome.regions
-            tr = translator(mine[0].default_language) if len(mine) == 1 else tr
-            text = tr.ngettext(
-                "{regions} already has its group, so I am leaving this one. To move the "
-                "digest here, remove me from the other group first, then add me again.",
-                "{regions} already have their groups, so I am leaving this one. To move a "
-                "digest here, remove me from that region's group first, then add me again.",
-                len(mine),
-            ).format(regions=", ".join(r.name[tr.lang] for r in mine))
+        text = tr.gettext(
+            "Only an administrator of the secretariat can add me to a group. Goodbye."
+        )
         await _say_and_leave(context, change.chat.id, text)
+        return
+    if isinstance(outcome, groups.MoveOffered):
+        mine = outcome.regions
+        tr = translator(mine[0].default_language) if len(mine) == 1 else tr
+        text = tr.ngettext(
+            "{regions} already has its group. Move the weekly digest here? Only an "
+            "administrator of the secretariat can choose.",
+            "{regions} already have their groups. Move one region's weekly digest here? "
+            "Only an administrator of the secretariat can choose.",
+            len(mine),
+        ).format(regions=", ".join(r.name[tr.lang] for r in mine))
+        rows = [
+            [
+                (
+                    tr.gettext("Move the digest for {region} here").format(region=r.name[tr.lang]),
+                    cb.MoveDigest(r.key).pack(),
+                )
+            ]
+            for r in mine
+        ]
+        rows.append([(tr.gettext("No, keep it where it is"), cb.KeepDigest().pack())])
+        await context.bot.send_message(change.chat.id, text, reply_markup=keyboard(rows))
         return
     region = outcome.region
     tr = translator(region.default_language)
-    await context.bot.send_message(
-        change.chat.id,
-        tr.gettext("This group will receive the weekly regional digest for {region}.").format(
-            region=region.name[tr.lang]
-        ),
+    await context.bot.send_message(change.chat.id, _linked_text(tr, region.name[tr.lang]))
+
+
+def _linked_text(tr: Translator, region: str) -> str:
+    return tr.gettext("This group will receive the weekly regional digest for {region}.").format(
+        region=region
     )
+
+
+@on_callback(cb.MoveDigest, in_groups=True)
+async def move_digest(update: Update, context: BotContext, data: cb.MoveDigest) -> None:
+    """An offer's "move here" button: anyone in the group can press it, so the domain
+    checks that the presser administers that region."""
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    region = context.svc.config.region(data.region)
+    tr = translator(region.default_language)
+    moved = await groups.move_here(
+        context.svc, query.message.chat.id, data.region, sender_id(update)
+    )
+    if moved is None:
+        await answer_query(
+            update,
+            tr.gettext("Only an administrator of the secretariat for {region} can do this.").format(
+                region=region.name[tr.lang]
+            ),
+            alert=True,
+        )
+        return
+    await answer_query(update)
+    await query.edit_message_text(_linked_text(tr, region.name[tr.lang]))
+
+
+@on_callback(cb.KeepDigest, in_groups=True)
+async def keep_digest(update: Update, context: BotContext, data: cb.KeepDigest) -> None:
+    """An offer's "keep it" button: an administrator declines, and the bot leaves."""
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    tr = translator(context.svc.config.default_language)
+    if not await people.admin_scope(context.svc, sender_id(update)):
+        await answer_query(
+            update, tr.gettext("Only an administrator of the secretariat can do this."), alert=True
+        )
+        return
+    await answer_query(update)
+    await query.edit_message_text(tr.gettext("The digest stays where it is. Goodbye."))
+    await context.bot.leave_chat(query.message.chat.id)
 
 
 async def group_migrated(update: Update, context: BotContext) -> None:

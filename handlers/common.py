@@ -105,12 +105,15 @@ C = TypeVar("C", bound=Callback)
 CallbackHandler = Callable[[Update, BotContext, C], Coroutine[Any, Any, None]]
 
 
-def on_callback(kind: type[C]) -> Callable[[CallbackHandler[C]], Handler]:
+def on_callback(
+    kind: type[C], *, in_groups: bool = False
+) -> Callable[[CallbackHandler[C]], Handler]:
     """Hand the handler the button's data parsed by its :mod:`bot.core.callbacks` class.
 
     The one place callback data is read: data that does not parse within its bounds, and any
-    button pressed outside a private chat (every flow is private: a forged press on a group
-    message must not answer into the group), get the stale-button answer and nothing else.
+    button pressed in the wrong kind of chat (every flow is private, so a forged press on a
+    group message must not answer into the group; the few group buttons, ``in_groups``,
+    count only in a group), get the stale-button answer and nothing else.
     Whatever the handler does, the query is answered (an unanswered one spins in the app).
     """
 
@@ -121,8 +124,9 @@ def on_callback(kind: type[C]) -> Callable[[CallbackHandler[C]], Handler]:
             assert query is not None
             message = query.message
             try:
-                if message is None or message.chat.type != ChatType.PRIVATE:
-                    raise BadCallback("not a private chat")
+                private = message is not None and message.chat.type == ChatType.PRIVATE
+                if message is None or private == in_groups:
+                    raise BadCallback("not a chat of this kind of button")
                 data = kind.unpack(query.data or "", context.svc.config)
             except BadCallback:
                 log.info(

@@ -37,6 +37,7 @@ _WEEK = r"2\d{3}-W\d{2}"
 _KEY = r"[a-z][a-z0-9_]{0,31}"  # question and option keys (bot.config._KEY_RE)
 _CODE = r"[A-Za-z0-9_-]{8,43}"  # invitation codes (secrets.token_urlsafe)
 _LANG = r"[a-z]{2,3}(?:_[A-Z]{2})?"
+_REGION = r"[a-z0-9][a-z0-9-]{0,31}"  # region keys (bot.config._REGION_KEY_RE)
 
 
 class BadCallback(Exception):
@@ -330,6 +331,29 @@ class DelegateFor(Callback):
         return cls(_iso3(g["iso3"], config), _int(g["to"], MAX_USER_ID), days)
 
 
+# --- the secretariat's group ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MoveDigest(Callback):
+    """``gm:<region key>``: pressed in a group, move that region's digest to it."""
+
+    PREFIX = "gm"
+    BODY = f"(?P<region>{_REGION})"
+    region: str
+
+    @classmethod
+    def _build(cls, g: dict[str, Any], config: Config) -> MoveDigest:
+        return cls(_one_of(g["region"], frozenset(r.key for r in config.regions)))
+
+
+@dataclass(frozen=True)
+class KeepDigest(Callback):
+    """``gk``: pressed in a group, leave every digest where it is (the bot leaves)."""
+
+    PREFIX = "gk"
+
+
 #: Every kind, for the handler table and the tests.
 ALL: tuple[type[Callback], ...] = (
     Language,
@@ -347,4 +371,6 @@ ALL: tuple[type[Callback], ...] = (
     ReviseField,
     DelegateTo,
     DelegateFor,
+    MoveDigest,
+    KeepDigest,
 )

@@ -44,6 +44,9 @@ def biggest(config: Config) -> dict[type[cb.Callback], list[cb.Callback]]:
         cb.ReviseField: [cb.ReviseField(iso3, week, MAX_KEY)],
         cb.DelegateTo: [cb.DelegateTo(iso3, cb.MAX_USER_ID)],
         cb.DelegateFor: [cb.DelegateFor(iso3, cb.MAX_USER_ID, days)],
+        # region keys are at most 32 characters (bot.config)
+        cb.MoveDigest: [cb.MoveDigest("r" * 32)],
+        cb.KeepDigest: [cb.KeepDigest()],
     }
 
 
@@ -82,6 +85,8 @@ def test_unpack_round_trips_the_shipped_values(config: Config) -> None:
         cb.PickCountry("AFG", last=True),
         cb.ReviseField("KGZ", "2026-W47", number_key),
         cb.DelegateFor("KGZ", 42, 14),
+        cb.MoveDigest(config.regions[0].key),
+        cb.KeepDigest(),
     ):
         data = value.pack()
         assert type(value).unpack(data, config) == value
@@ -104,6 +109,8 @@ def test_unpack_round_trips_the_shipped_values(config: Config) -> None:
         (cb.ReportButton, "r:1:ok:x"),  # confirm takes none
         (cb.ReportButton, "r:1:zap"),
         (cb.ReviseField, "rvf:KGZ:2026-W47:measures"),  # not a number question
+        (cb.MoveDigest, "gm:no-such-region"),
+        (cb.KeepDigest, "gk:x"),
     ],
 )
 def test_out_of_bounds_data_is_refused(config: Config, kind: type[cb.Callback], data: str) -> None:
