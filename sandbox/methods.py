@@ -79,6 +79,7 @@ class BotApi:
             "editmessagetext": self.edit_text,
             "editmessagecaption": self.edit_caption,
             "editmessagereplymarkup": self.edit_markup,
+            "pinchatmessage": self.pin_message,
             "deletemessage": self.delete_message,
             "deletemessages": self.delete_messages,
             "answercallbackquery": self.answer_callback_query,
@@ -558,6 +559,17 @@ class BotApi:
         return self._apply_edit(
             chat, stored, "editMessageReplyMarkup", p, {}, old.text, old.raw_text, old.entities
         )
+
+    def pin_message(self, p: dict[str, Any]) -> bool:
+        """pinChatMessage: in a group only an administrator bot may pin; the message must exist."""
+        chat = self._chat(p)
+        self._check_writable(chat)
+        if chat.type != "private" and not chat.bot_admin:
+            raise bad_request("not enough rights to manage pinned messages in the chat")
+        if p["message_id"] not in chat.messages:
+            raise bad_request("message to pin not found")
+        chat.pinned = [m for m in chat.pinned if m != p["message_id"]] + [p["message_id"]]
+        return True
 
     def delete_message(self, p: dict[str, Any]) -> bool:
         """deleteMessage: unknown ids are a 400, as in Telegram."""

@@ -74,6 +74,8 @@ class ChatState:
     username: str | None = None
     bot_status: str = "member"  # member | left | kicked
     migrated_to: int | None = None  # a group upgraded to this supergroup: sends get 400
+    bot_admin: bool = False  # in a group: may the bot pin messages (an administrator)?
+    pinned: list[int] = field(default_factory=list)  # pinned message ids, oldest first
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     events: list[SentMessage] = field(default_factory=list)
     members: dict[int, dict[str, Any]] = field(default_factory=dict)

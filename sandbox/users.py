@@ -281,6 +281,21 @@ class SimGroup(_SimChat):
         self._sb._queue_message(self._chat, by.user_dict(), new_chat_members=[self._sb._bot_user()])
         await asyncio.sleep(0)
 
+    def delete(self, message_id: int) -> None:
+        """An administrator of the group deletes one of the bot's messages (no update)."""
+        if self._chat.messages.pop(message_id, None) is None:
+            raise KeyError(message_id)
+        self._chat.changed.notify()
+
+    def promote_bot(self) -> None:
+        """Make the bot an administrator of the group (it may pin messages)."""
+        self._chat.bot_admin = True
+
+    @property
+    def pinned(self) -> list[int]:
+        """The ids of the pinned messages, the newest last."""
+        return list(self._chat.pinned)
+
     async def remove_bot(self, by: SimUser) -> None:
         """``by`` removes the bot: my_chat_member member -> kicked; later sends get 403."""
         self._chat.bot_status = "kicked"

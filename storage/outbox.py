@@ -115,8 +115,12 @@ async def enqueue(
     not_before: datetime | None = None,
     on_failure: dict[str, Any] | None = None,
     valid_while: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> bool:
     """Queue one message; False if ``dedup_key`` was queued before (then nothing changes).
+
+    ``extra`` adds what the sender does besides sending: ``pin`` (pin the message once
+    sent), ``edit_message_id`` (edit that message instead of sending a new one).
 
     ``on_failure`` (JSON-able, see :attr:`OutboxItem.on_failure`) travels with the row so the
     sender can tell the person who caused it, and run the cause's hook, if it never arrives.
@@ -132,6 +136,8 @@ async def enqueue(
         payload["on_failure"] = on_failure
     if valid_while:
         payload["valid_while"] = valid_while
+    if extra:
+        payload.update(extra)
     n = await tx.execute_rowcount(
         "INSERT INTO outbox (dedup_key, chat_id, kind, payload, created_at, not_before)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedup_key) DO NOTHING",
@@ -227,6 +233,17 @@ async def by_dedup_prefix(db: Database | Tx, prefix: str) -> list[OutboxItem]:
         (len(prefix), prefix),
     )
     return [_item(r) for r in rows]
+
+
+async def retext_pending(tx: Tx, item_id: int, text: str) -> bool:
+    """Replace the text of a row not yet claimed for sending; False once it is in flight."""
+    _check(text, None)
+    n = await tx.execute_rowcount(
+        "UPDATE outbox SET payload = json_set(payload, '$.text', ?)"
+        " WHERE id = ? AND status = 'pending'",
+        (text, item_id),
+    )
+    return n > 0
 
 
 async def mark_superseded(tx: Tx, item_id: int, reason: str) -> None:

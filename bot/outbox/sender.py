@@ -405,9 +405,7 @@ class OutboxSender:
     async def _attempt(self, item: OutboxItem) -> _Verdict:
         """One request; what came of it, and what the row becomes (nothing is stored here)."""
         try:
-            message = await self._bot.send_message(
-                item.chat_id, item.text, parse_mode=item.parse_mode, reply_markup=_markup(item)
-            )
+            message_id = await self._call(item)
         except RetryAfter as exc:
             pause = _retry_after(exc)
             self._paused_until = max(self._paused_until, self._monotonic() + pause)
@@ -460,7 +458,40 @@ class OutboxSender:
                 "outbox: #%d (%s) failed unexpectedly: %s", item.id, item.kind, self._describe(exc)
             )
             return _Verdict(_Outcome.DONE, "final", self._describe(exc), failure=Failure("bug"))
-        return _Verdict(_Outcome.SENT, "sent", message_id=message.message_id)
+        return _Verdict(_Outcome.SENT, "sent", message_id=message_id)
+
+    async def _call(self, item: OutboxItem) -> int:
+        """The request a row asks for; the id of the message it sent or edited.
+
+        An edit to the text already shown is Telegram's 400 "message is not modified": the
+        message says what it should, so that is success. A pin that fails (the bot is not an
+        administrator of the group) leaves the message sent and unpinned: pinning is a
+        courtesy, not a reason to send the message again."""
+        edit = item.payload.get("edit_message_id")
+        if edit is not None:
+            try:
+                await self._bot.edit_message_text(
+                    item.text,
+                    chat_id=item.chat_id,
+                    message_id=int(edit),
+                    parse_mode=item.parse_mode,
+                    reply_markup=_markup(item),
+                )
+            except BadRequest as exc:
+                if "not modified" not in exc.message.lower():
+                    raise
+            return int(edit)
+        message = await self._bot.send_message(
+            item.chat_id, item.text, parse_mode=item.parse_mode, reply_markup=_markup(item)
+        )
+        if item.payload.get("pin"):
+            try:
+                await self._bot.pin_chat_message(
+                    item.chat_id, message.message_id, disable_notification=True
+                )
+            except TelegramError as exc:
+                log.info("outbox: #%d sent but not pinned: %s", item.id, self._describe(exc))
+        return message.message_id
 
     async def _record(self, item: OutboxItem, v: _Verdict) -> None:
         """Store one outcome in one transaction (with the failure's hook and notice, if any)."""

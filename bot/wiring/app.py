@@ -192,6 +192,17 @@ def schedule_jobs(app: BotApplication, svc: Services) -> None:
         jq.run_daily(run_tick, at, days=(day,), name=name)
     jq.run_repeating(run_tick, interval=SAFETY_INTERVAL, first=SAFETY_INTERVAL, name="tick")
 
+    from bot.digest import board
+
+    async def run_board(_context: object) -> None:
+        try:
+            await board.refresh(svc)
+        except Exception:  # the next run tries again; the board is a view, nothing is lost
+            log.exception("status board refresh failed")
+
+    every = board.REFRESH_INTERVAL.total_seconds()
+    jq.run_repeating(run_board, interval=every, first=every, name="board")
+
 
 async def _post_stop(app: BotApplication) -> None:
     log.info("stopping")
