@@ -1,0 +1,1 @@
+"""The regional digest: its content, its texts, exports, and the demo data it is shown with."""
