@@ -201,9 +201,7 @@ async def build(
     number_keys = tuple(q.key for q in region.questionnaire.questions if q.type == "number")
 
     def figures(iso3: str, w: Week) -> dict[str, int | None]:
-        return _figures(
-            by_key.get((iso3, str(w))), revisions.get((iso3, str(w)), {}), number_keys
-        )
+        return _figures(by_key.get((iso3, str(w))), revisions.get((iso3, str(w)), {}), number_keys)
 
     def on_time(country: Country, report: store.ConfirmedReport) -> bool:
         deadline = cycle.cycle_for(region, country, report.week).deadline

@@ -75,9 +75,7 @@ class Loaded:
     skipped: int = 0
 
 
-async def load(
-    db: Database, config: Config, region: Region, rows: Iterable[Row]
-) -> Loaded:
+async def load(db: Database, config: Config, region: Region, rows: Iterable[Row]) -> Loaded:
     """Write the rows of ``region``'s countries as confirmed reports (see the module doc)."""
     result = Loaded()
     index = {c.iso3: i for i, (_, c) in enumerate(config.all_countries)}
