@@ -41,6 +41,7 @@ __all__ = [
     "ConfigError",
     "Country",
     "CountryStatus",
+    "Dhis2",
     "Option",
     "Question",
     "QuestionType",
@@ -344,6 +345,24 @@ class Region:
         return _find(self.countries, "iso3", iso3)
 
 
+#: A DHIS2 uid: a letter and ten letters or digits.
+_DHIS2_UID_RE = re.compile(r"[A-Za-z][A-Za-z0-9]{10}")
+
+
+@dataclass(frozen=True)
+class Dhis2:
+    """Where each figure goes in a national DHIS2 (``nfpbot export --format dhis2``).
+
+    ``data_elements`` maps number question keys to data element uids, ``org_units`` ISO3
+    codes to organisation unit uids; a figure or country without a mapping is left out of
+    the file rather than guessed.
+    """
+
+    data_elements: Mapping[str, str] = _text_field(optional=True)
+    org_units: Mapping[str, str] = _text_field(optional=True)
+    data_set: str | None = None
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole deployment; ``admins`` are deployment-wide: admins of every region."""
@@ -357,6 +376,7 @@ class Config:
     regions: tuple[Region, ...]
     topics: tuple[Topic, ...] = ()
     source: Path | None = None
+    dhis2: Dhis2 = field(default_factory=Dhis2, hash=False)
 
     def region(self, key: str) -> Region:
         """The region with this key; KeyError if there is none."""
@@ -428,7 +448,7 @@ def parse_config(
     """
     if not isinstance(data, Mapping):
         raise ConfigError("", f"expected a table at the top level, got {_type_name(data)}")
-    root = _Table(data, "", ("bot", "questionnaire", "topics", "regions"))
+    root = _Table(data, "", ("bot", "questionnaire", "topics", "regions", "dhis2"))
 
     bot = root.get_table(
         "bot",
@@ -486,6 +506,7 @@ def parse_config(
             seen_countries[country.iso3] = region.key
         regions.append(region)
 
+    dhis2 = _dhis2(root.get_table("dhis2", ("data_elements", "org_units", "data_set")), regions)
     return Config(
         database=database,
         languages=languages,
@@ -496,7 +517,32 @@ def parse_config(
         regions=tuple(regions),
         topics=tuple(topics),
         source=source,
+        dhis2=dhis2,
     )
+
+
+def _dhis2(table: _Table, regions: Sequence[Region]) -> Dhis2:
+    """The DHIS2 mapping: uids well formed, keys naming number questions and countries."""
+    numbers = {q.key for r in regions for q in r.questionnaire.questions if q.type == "number"}
+    countries = {c.iso3 for r in regions for c in r.countries}
+    maps: list[Mapping[str, str]] = []
+    for name, known, what in (
+        ("data_elements", numbers, "a number question"),
+        ("org_units", countries, "a configured country"),
+    ):
+        value = table._get(name, {}, "a table", lambda v: isinstance(v, Mapping))
+        for key, uid in value.items():
+            if key not in known:
+                table.fail(f"{name}.{key}", f"is not {what}")
+            if not isinstance(uid, str) or not _DHIS2_UID_RE.fullmatch(uid):
+                table.fail(
+                    f"{name}.{key}", f"expected a DHIS2 uid (11 letters/digits), got {uid!r}"
+                )
+        maps.append(_frozen_map(value))
+    data_set = table.get_str("data_set", default=None)
+    if data_set is not None and not _DHIS2_UID_RE.fullmatch(data_set):
+        table.fail("data_set", f"expected a DHIS2 uid (11 letters/digits), got {data_set!r}")
+    return Dhis2(data_elements=maps[0], org_units=maps[1], data_set=data_set)
 
 
 _QUESTIONNAIRE_KEYS = ("version", "questions", "checks")
