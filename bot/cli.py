@@ -89,6 +89,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "xlsx", "dhis2"), default="csv")
     export.add_argument("--region", default=None, metavar="KEY", help="default: every region")
     export.add_argument("--out", required=True, metavar="FILE")
+
+    play = sub.add_parser(
+        "demo", help="play one real reporting week on the embedded sandbox (no token needed)"
+    )
+    play.add_argument("--out", metavar="DIR", help="folder for the transcript and the database")
+    play.add_argument("--lang", choices=("en", "ru"), default="en", help="the group's language")
+    play.add_argument(
+        "--speed",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="pause after each message, to watch it (default: 0, as fast as it goes)",
+    )
     return parser
 
 
@@ -125,6 +138,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         _with_database(config, _admin(config, args.admin_command, getattr(args, "user_id", None)))
     elif args.command == "run":
         _run(args)
+    elif args.command == "demo":
+        from bot.config import resolve_config_path
+        from bot.demo.run import main as demo
+
+        out = Path(args.out) if args.out else None
+        path = resolve_config_path(args.config, os.environ)
+        raise SystemExit(demo(path, out, args.lang, args.speed))
     elif args.command == "demo-data":
         config = _load_config(args.config)
         _with_database(config, _demo_data(config, _region_key(config, args.region), args.csv))

@@ -57,6 +57,11 @@ class _SimChat:
         """The bot's messages in this chat, current state (edits applied, deletions removed)."""
         return self._chat.inbox()
 
+    @property
+    def events(self) -> list[SentMessage]:
+        """Every sent/edited event so far, oldest first; unlike :meth:`drain`, consumes nothing."""
+        return list(self._chat.events)
+
     def drain(self) -> list[SentMessage]:
         """Every sent/edited event not yet returned, consumed now."""
         events = self._chat.events[self._cursor :]

@@ -56,6 +56,10 @@ WIRING = frozenset(
         "bot.outbox.sender",  # the outbox sender: calls the Bot API
         "bot.wiring.request",  # PTB's HTTP transport over aiohttp
         "bot.wiring.runner",  # runs an Application for tests, the demo and the benchmarks
+        # `nfpbot demo`: the real Application on the embedded sandbox, and its simulated people
+        "bot.demo.world",
+        "bot.demo.scenes",
+        "bot.demo.run",
     }
 )
 SANDBOX = "sandbox"
@@ -182,6 +186,8 @@ def violations(root: Path, wiring: frozenset[str] = WIRING) -> list[str]:
                     found.append(f"{at}: the domain does not import handlers/")
                 if t in wiring:
                     found.append(f"{at}: the domain does not import the Telegram wiring")
+                if within(t, SANDBOX):
+                    found.append(f"{at}: the domain does not import the sandbox (wiring may)")
             if module == "bot.cli" and within(t, "storage") and t not in CLI_STORAGE:
                 found.append(f"{at}: the CLI changes people through the domain, not storage")
             name = imp.name or ""
@@ -251,6 +257,10 @@ def _write(root: Path, files: dict[str, str]) -> None:
                 "bot/wiring/app.py": "import telegram\n",
             },
             "bot/people/roles.py:1 imports bot.wiring.app: the domain does not import the",
+        ),
+        (
+            {"bot/reporting/reports.py": "from sandbox import Sandbox\n"},
+            "bot/reporting/reports.py:1 imports sandbox: the domain does not import the sandbox",
         ),
         (
             {"storage/people.py": "from bot.config import Config\n"},
