@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
-from datetime import date
 from typing import Any, ClassVar, Self
 
 from bot.config import Config
+from bot.core.week import Week
 
 MAX_BYTES = 64  # Telegram's limit for callback_data
 MAX_ROW_ID = 2**63 - 1  # SQLite INTEGER
@@ -60,7 +60,7 @@ def _iso3(text: str, config: Config) -> str:
 
 def _week(text: str) -> str:
     try:
-        date.fromisocalendar(int(text[:4]), int(text[-2:]), 1)
+        Week.parse(text)
     except ValueError:
         raise BadCallback(text) from None
     return text
