@@ -16,6 +16,7 @@ from bot.core.callbacks import (
     ReviseWeek,
 )
 from bot.core.i18n import Translator
+from bot.core.week import Week
 from bot.people import roles as people
 from bot.reporting import followups
 from bot.reporting.followups import FollowupError, Reply
@@ -93,7 +94,9 @@ async def revise(update: Update, context: BotContext) -> None:
         [
             (
                 (f"{iso3} · " if several else "")
-                + tr.gettext("week {number}, {year}").format(number=int(w[-2:]), year=w[:4]),
+                + tr.gettext("week {number}, {year}").format(
+                    number=Week.parse(w).number, year=Week.parse(w).year
+                ),
                 ReviseWeek(iso3, w).pack(),
             )
         ]
@@ -161,7 +164,7 @@ async def revise_field_chosen(update: Update, context: BotContext, data: ReviseF
             "{label}, week {number}: currently {value}. Type the corrected figure for that week."
         ).format(
             label=html.escape(question.label[tr.lang]),
-            number=int(week[-2:]),
+            number=Week.parse(week).number,
             value=format_value(tr, question, value),
         ),
     )
@@ -201,7 +204,7 @@ def reply_text(tr: Translator, r: Reply, config: Config) -> str:
     return _(
         "The revision is saved: week {number}, {old} → {new}. The original report is kept, "
         "and the digest will show this as a revision."
-    ).format(number=int(data["week"][-2:]), old=old, new=tr.number(data["value"]))
+    ).format(number=Week.parse(data["week"]).number, old=old, new=tr.number(data["value"]))
 
 
 async def delegate(update: Update, context: BotContext) -> None:

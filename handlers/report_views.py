@@ -8,7 +8,8 @@ from typing import Any
 from bot.config import Config, Question, Questionnaire
 from bot.core.callbacks import PickCountry, ReportButton, TakeOver
 from bot.core.i18n import Translator
-from bot.reporting.cycle import week_range
+from bot.core.week import Week
+from bot.reporting import texts
 from bot.reporting.questionnaire import AnswerError, Warning
 from bot.reporting.reports import Screen
 
@@ -17,13 +18,7 @@ Rows = list[list[tuple[str, str]]]
 
 def title(tr: Translator, config: Config, iso3: str, week: str) -> str:
     _, country = config.country(iso3)
-    start, end = week_range(week)
-    return tr.gettext("{country} · week {number} ({start} – {end})").format(
-        country=html.escape(country.name(tr.lang)),
-        number=int(week[-2:]),
-        start=tr.date(start, "d MMM"),
-        end=tr.date(end, "d MMM y"),
-    )
+    return texts.week_title(tr, country.name(tr.lang), week)
 
 
 def error_text(tr: Translator, err: AnswerError) -> str:
@@ -92,7 +87,7 @@ def edit_note(tr: Translator, kind: str, config: Config, screen: Screen | None =
             "(or send /report) and change the answer there: it is saved as an amendment."
         ).format(
             country=html.escape(config.country(screen.iso3)[1].name(tr.lang)),
-            number=int(screen.week[-2:]),
+            number=Week.parse(screen.week).number,
         )
     return _(
         "You edited an earlier message; edits are not taken as answers. "
@@ -149,7 +144,7 @@ def render(screen: Screen, tr: Translator, config: Config) -> tuple[str, Rows]:
         ).format(
             name=html.escape(screen.other_person.display_name),
             country=html.escape(config.country(screen.iso3)[1].name(tr.lang)),
-            week=int(screen.week[-2:]),
+            week=Week.parse(screen.week).number,
         )
         return text, [[(_("Take over the report"), TakeOver(screen.iso3, screen.week).pack())]]
     if screen.kind == "taken_over":

@@ -8,8 +8,9 @@ import re
 from telegram import Update
 
 from bot.core.i18n import Translator
+from bot.core.week import Week
 from bot.people import roles as people
-from bot.reporting import cycle, schedule
+from bot.reporting import cycle, schedule, texts
 from bot.reporting.followups import FollowupError, ask_clarification
 from bot.reporting.status import CountryStatus, week_status
 from bot.wiring.context import BotContext
@@ -50,17 +51,7 @@ async def status(update: Update, context: BotContext) -> None:
         if week is None:
             await reply(update, tr.gettext("Usage: /status, /status 47 or /status 2026-W47"))
             return
-        start, end = cycle.week_range(week)
-        lines.append(
-            "<b>"
-            + tr.gettext("{region}: week {number} ({start} – {end})").format(
-                region=html.escape(region.name[tr.lang]),
-                number=int(week[-2:]),
-                start=tr.date(start, "d MMM"),
-                end=tr.date(end, "d MMM y"),
-            )
-            + "</b>"
-        )
+        lines.append(f"<b>{texts.week_title(tr, region.name[tr.lang], week)}</b>")
         rows = await week_status(svc, region, week)
         expected = [s for s in rows if s.expected]
         others = [s for s in rows if not s.expected]
@@ -174,7 +165,7 @@ async def clarify(update: Update, context: BotContext) -> None:
         await reply(
             update,
             tr.gettext("{country} has no confirmed report for week {number} to ask about.").format(
-                country=html.escape(country.name(tr.lang)), number=int(week[-2:])
+                country=html.escape(country.name(tr.lang)), number=Week.parse(week).number
             ),
         )
         return

@@ -16,7 +16,6 @@ the id of the message they came from, so an edit of that message corrects that a
 
 from __future__ import annotations
 
-import html
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,7 +26,7 @@ from bot.core.i18n import translator
 from bot.core.services import Services
 from bot.outbox import delivery
 from bot.people.roles import log_refusal
-from bot.reporting import cycle
+from bot.reporting import cycle, texts
 from bot.reporting.questionnaire import (
     AnswerError,
     Warning,
@@ -186,14 +185,8 @@ async def _hand_over(tx: Tx, svc: Services, now: datetime, report: Report, to: i
     )
     if previous is not None and newcomer is not None:
         tr = translator(previous.language)
-        text = tr.gettext(
-            "{name} has taken over the report for {country}, week {week}. "
-            "Your answers so far are kept."
-        ).format(
-            name=html.escape(newcomer.display_name),
-            country=html.escape(svc.config.country(report.iso3)[1].name(tr.lang)),
-            week=report.week,
-        )
+        _, country = svc.config.country(report.iso3)
+        text = texts.taken_over(tr, newcomer.display_name, country, report.week)
         await outbox.enqueue(
             tx,
             now,

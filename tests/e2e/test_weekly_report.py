@@ -60,7 +60,7 @@ async def test_a_whole_week_in_three_timezones(env: BotEnv) -> None:
     env.clock.set(at(23, 1, 0))  # 09:00 in Ulaanbaatar (+8)
     await deliver(env)
     [prompt] = mng.inbox
-    assert "Mongolia, week 47 (16 Nov – 22 Nov 2026)" in prompt.text
+    assert "Mongolia · week 47 (16 Nov – 22 Nov 2026)" in prompt.text
     assert "Wednesday 6:00\u202fPM your time" in prompt.text
     assert (kaz.inbox, afg.inbox) == ([], [])
 
@@ -417,7 +417,7 @@ async def test_a_prompt_missed_while_stopped_is_sent_on_start_exactly_once(env: 
     env.clock.set(at(23, 7, 0))  # … and comes back at 12:00 local
     await env.start()
     prompt = await next_sent(nfp, timeout=10)  # sent by the start-up catch-up, no tick by hand
-    assert "Pakistan, week 47" in prompt.text
+    assert "Pakistan · week 47" in prompt.text
     await env.restart()
     await deliver(env)
     assert len(nfp.inbox) == 1  # neither lost nor repeated
