@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Any, Literal
 
 from bot.config import Config, Question, Questionnaire
 from bot.core.callbacks import PickCountry, ReportButton, TakeOver
@@ -73,7 +73,12 @@ def no_longer_nfp_text(tr: Translator, config: Config, iso3: str) -> str:
     ).format(country=html.escape(config.country(iso3)[1].name(tr.lang)))
 
 
-def edit_note(tr: Translator, kind: str, config: Config, screen: Screen | None = None) -> str:
+def edit_note(
+    tr: Translator,
+    kind: Literal["command", "again", "confirmed", "ignored"],
+    config: Config,
+    screen: Screen | None = None,
+) -> str:
     """Short notes about edited or re-delivered messages (they never answer a question)."""
     _ = tr.gettext
     if kind == "command":

@@ -12,7 +12,7 @@ from bot.core.week import Week
 from bot.people import roles as people
 from bot.reporting import cycle, schedule, texts
 from bot.reporting.followups import FollowupError, ask_clarification
-from bot.reporting.status import CountryStatus, week_status
+from bot.reporting.status import CountryStatus, State, week_status
 from bot.wiring.context import BotContext
 from handlers.admin import outside_scope
 from handlers.common import admin_only, reader, reply, reply_long, sender_id
@@ -20,12 +20,18 @@ from handlers.common import admin_only, reader, reply, reply_long, sender_id
 # "2026-W47" or "W47": a bare number is a figure of the question, never a week
 _EXPLICIT_WEEK = re.compile(r"(?:\d{4}-)?[Ww]\d{1,2}")
 
-ICONS = {"on_time": "✅", "late": "🕓", "in_progress": "✍️", "missing": "❌", "not_due": "⏳"}
+ICONS: dict[State, str] = {
+    "on_time": "✅",
+    "late": "🕓",
+    "in_progress": "✍️",
+    "missing": "❌",
+    "not_due": "⏳",
+}
 
 
 def _state_text(tr: Translator, s: CountryStatus) -> str:
     _ = tr.gettext
-    texts = {
+    texts: dict[State, str] = {
         "on_time": _("confirmed on time"),
         "late": _("confirmed late"),
         "in_progress": _("in progress ({answered} of {total} answered)"),

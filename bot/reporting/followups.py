@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from bot.core.callbacks import DELEGATION_DAYS, AnswerClarification, OpenReport
 from bot.core.i18n import translator
@@ -32,10 +32,27 @@ CLARIFY = "clarify:"  # + clarification id: the NFP's next text is the answer
 REVISE = "revise"  # data: iso3, week, key, stage ("value" | "reason"), value
 
 
+FollowupRefusal = Literal["not_confirmed", "too_long", "stale", "not_nfp"]
+
+#: What a typed follow-up message led to (each picks its message in handlers.followups).
+ReplyKind = Literal[
+    "not_nfp",
+    "clarification_answered",
+    "clarification_closed",
+    "clarification_empty",
+    "clarification_too_long",
+    "revision_bad_number",
+    "revision_ask_reason",
+    "revision_reason_short",
+    "revision_reason_long",
+    "revision_saved",
+]
+
+
 class FollowupError(Exception):
     """A refused follow-up action; ``reason`` picks the localized message, ``details`` fill it."""
 
-    def __init__(self, reason: str, **details: Any) -> None:
+    def __init__(self, reason: FollowupRefusal, **details: Any) -> None:
         super().__init__(reason)
         self.reason = reason
         self.details = details
@@ -241,7 +258,7 @@ async def resolve_by_amendment(
 class Reply:
     """A follow-up's answer: ``kind`` picks the message, ``data`` fills it in."""
 
-    kind: str
+    kind: ReplyKind
     data: dict[str, Any] | None = None
 
 

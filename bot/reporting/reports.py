@@ -19,9 +19,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from bot.config import Question, Questionnaire, Region
+from bot.core.callbacks import ReportAction
 from bot.core.i18n import translator
 from bot.core.services import Services
 from bot.outbox import delivery
@@ -46,19 +47,39 @@ from storage import reports as store
 from storage.db import Tx
 from storage.followups import Revision
 from storage.people import Person
-from storage.reports import Report, Session
+from storage.reports import Report, Session, SessionMode
 
+# A session's step: a question's key, or one of these (the prefixed ones carry an argument)
 REVIEW = "review"
 WARNINGS = "warnings"
 OTHER = "other:"  # + question key: waiting for the text of an "other" option
 CONFIRMED = "confirmed:"  # + report id: idle, the last thing done was confirming it
+TAKEN = "taken:"  # + report id: idle, another NFP took the report over (data: by whom)
+
+ScreenKind = Literal[
+    "question",  # a question of the questionnaire (session screens: these four)
+    "review",  # every answer, to check and confirm
+    "warnings",  # the review with plausibility warnings to confirm or correct
+    "other_text",  # waiting for the text of an "other" option
+    "confirmed",  # thanks: the report or amendment is saved
+    "pick_country",  # an NFP of several countries: which one?
+    "busy",  # another NFP is filling it in: take it over?
+    "taken_over",  # this person's report was taken over
+    "not_nfp",  # no longer an NFP of the country: closed for them
+    "idle",  # no report open
+    "stale",  # a button of no open report
+    "edit_ignored",  # an edited message that answered nothing
+    "edit_confirmed",  # an edited answer of a confirmed report: amend instead
+]
+# how the button press that led to a screen changed things
+Hint = Literal["", "answered", "toggled", "corrected"]
 
 
 @dataclass
 class Screen:
     """What to show next. ``kind`` names the screen; the other fields fill it in."""
 
-    kind: str
+    kind: ScreenKind
     iso3: str = ""
     week: str = ""
     nonce: int = 0
@@ -78,8 +99,8 @@ class Screen:
     offer_no_change: bool = False
     position: int = 0  # 1-based number of the question shown
     total: int = 0
-    mode: str = "fill"
-    hint: str = ""  # "answered" / "toggled": how the button press that led here changed things
+    mode: SessionMode = "fill"
+    hint: Hint = ""
     revised: dict[str, Revision] = field(default_factory=dict)  # key -> latest /revise of it
     corrected: str = ""  # the key of the answer an edited message just corrected
     # the screen on display before this one: its buttons go once this one is shown
@@ -87,7 +108,7 @@ class Screen:
     shown_keyboard: bool = False
 
 
-SESSION_SCREENS = frozenset({"question", "review", "warnings", "other_text"})
+SESSION_SCREENS: frozenset[ScreenKind] = frozenset({"question", "review", "warnings", "other_text"})
 
 
 class NotAnNfp(Exception):
@@ -141,7 +162,7 @@ async def open_report(
         fresh = await store.get(tx, report.id)
         assert fresh is not None
         report = fresh
-        mode = "amend" if report.confirmed else "fill"
+        mode: SessionMode = "amend" if report.confirmed else "fill"
         answers = await store.answers(tx, report.id)
         if report.confirmed and not answers:
             latest = await store.latest_version(tx, report.id)
@@ -177,7 +198,9 @@ async def _hand_over(tx: Tx, svc: Services, now: datetime, report: Report, to: i
     assert report.editor is not None
     old = await store.session(tx, report.editor)
     if old is not None and old.report_id == report.id:
-        await store.set_session(tx, now, report.editor, None, f"taken:{report.id}", data={"by": to})
+        await store.set_session(
+            tx, now, report.editor, None, f"{TAKEN}{report.id}", data={"by": to}
+        )
     newcomer = await people.get(tx, to)
     previous = await people.get(tx, report.editor)
     await audit.record(
@@ -236,11 +259,19 @@ async def _last_week(tx: Tx, report: Report) -> dict[str, Any] | None:
     return await store.confirmed_answers(tx, report.iso3, cycle.shift_week(report.week, -1))
 
 
-async def _screen(tx: Tx, svc: Services, tg_id: int, **extra: Any) -> Screen:
+async def _screen(
+    tx: Tx,
+    svc: Services,
+    tg_id: int,
+    *,
+    error: AnswerError | None = None,
+    hint: Hint = "",
+    corrected: str = "",
+) -> Screen:
     """The screen for the person's current session step."""
     session = await store.session(tx, tg_id)
     if session is None or session.report_id is None:
-        if session is not None and session.step and session.step.startswith("taken:"):
+        if session is not None and session.step and session.step.startswith(TAKEN):
             other = await people.get(tx, int(session.data.get("by", 0)))
             return Screen("taken_over", other_person=other)
         return Screen("idle")
@@ -264,7 +295,9 @@ async def _screen(tx: Tx, svc: Services, tg_id: int, **extra: Any) -> Screen:
         mode=session.mode,
         shown_before=session.shown_message_id,
         shown_keyboard=session.shown_keyboard,
-        **extra,
+        error=error,
+        hint=hint,
+        corrected=corrected,
     )
     step = session.step or REVIEW
     if report.confirmed and step in (REVIEW, WARNINGS):
@@ -474,7 +507,7 @@ async def answer_text(
         active = await _active(tx, tg_id)
         if active is None:
             session = await store.session(tx, tg_id)
-            if session is not None and session.step and session.step.startswith("taken:"):
+            if session is not None and session.step and session.step.startswith(TAKEN):
                 return await _screen(tx, svc, tg_id)
             return None
         session, report = active
@@ -564,7 +597,9 @@ async def edit_answer(svc: Services, tg_id: int, message_id: int, text: str) -> 
         return await _screen(tx, svc, tg_id, hint="corrected", corrected=key)
 
 
-async def press(svc: Services, tg_id: int, nonce: int, action: str, arg: str = "") -> Screen:
+async def press(
+    svc: Services, tg_id: int, nonce: int, action: ReportAction, arg: str = ""
+) -> Screen:
     """A button of the questionnaire. Stale presses change nothing and say so."""
     now = svc.clock.now()
     async with svc.db.transaction() as tx:
@@ -598,7 +633,7 @@ async def _apply(
     region: Region,
     q: Questionnaire,
     step: str,
-    action: str,
+    action: ReportAction,
     arg: str,
 ) -> Screen:
     tg_id = session.tg_id
