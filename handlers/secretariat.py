@@ -15,7 +15,7 @@ from bot.reporting.followups import FollowupError, ask_clarification
 from bot.reporting.status import CountryStatus, State, week_status
 from bot.wiring.context import BotContext
 from handlers.admin import outside_scope
-from handlers.common import admin_only, reader, reply, reply_long, sender_id
+from handlers.common import admin_only, reply, reply_long
 
 # "2026-W47" or "W47": a bare number is a figure of the question, never a week
 _EXPLICIT_WEEK = re.compile(r"(?:\d{4}-)?[Ww]\d{1,2}")
@@ -44,10 +44,10 @@ def _state_text(tr: Translator, s: CountryStatus) -> str:
 @admin_only("status")
 async def status(update: Update, context: BotContext) -> None:
     """``/status [week]``: each country's report for the week, by state."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     svc = context.svc
     now = svc.clock.now()
-    scope = await people.admin_scope(svc, sender_id(update))
+    scope = await people.admin_scope(svc, context.user_id)
     lines: list[str] = []
     for region in svc.config.regions:
         if not scope.covers(region.key):
@@ -95,7 +95,7 @@ async def status(update: Update, context: BotContext) -> None:
 @admin_only("remind")
 async def remind(update: Update, context: BotContext) -> None:
     """``/remind [ISO3]``: remind now every NFP of unconfirmed countries (or of one)."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     svc = context.svc
     if context.args:
         iso3 = context.args[0].upper()
@@ -108,7 +108,7 @@ async def remind(update: Update, context: BotContext) -> None:
             return
         targets = [iso3]
     else:
-        scope = await people.admin_scope(svc, sender_id(update))
+        scope = await people.admin_scope(svc, context.user_id)
         targets = [c.iso3 for r, c in svc.config.all_countries if scope.covers(r.key)]
     sent = await schedule.remind_now(svc, targets)
     if not sent:
@@ -129,7 +129,7 @@ async def remind(update: Update, context: BotContext) -> None:
 @admin_only("clarify")
 async def clarify(update: Update, context: BotContext) -> None:
     """``/clarify ISO3 [week] comment``: ask the country's NFPs about a confirmed report."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     svc = context.svc
     args = context.args or []
     usage = tr.gettext("Usage: /clarify KGZ [week, as 2026-W47 or W47] your question")
@@ -154,7 +154,7 @@ async def clarify(update: Update, context: BotContext) -> None:
     comment = " ".join(args[2:] if week else args[1:])
     week = week or current
     try:
-        await ask_clarification(svc, sender_id(update), iso3, week, comment)
+        await ask_clarification(svc, context.user_id, iso3, week, comment)
     except FollowupError as refused:
         if refused.reason == "too_long":
             await reply(
