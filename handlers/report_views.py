@@ -158,9 +158,8 @@ def render(screen: Screen, tr: Translator, config: Config) -> tuple[str, Rows]:
             name=html.escape(name)
         ), []
     if screen.kind == "pick_country":
-        last = screen.week == "last"
         choices = [
-            [(config.country(iso3)[1].name(tr.lang), PickCountry(iso3, last).pack())]
+            [(config.country(iso3)[1].name(tr.lang), PickCountry(iso3, screen.previous).pack())]
             for iso3 in screen.countries
         ]
         return _("Which country do you want to report for?"), choices

@@ -93,6 +93,7 @@ class Screen:
     other_person: Person | None = None
     report: Report | None = None
     countries: list[str] = field(default_factory=list)
+    previous: bool = False  # pick_country: for the previous week (/report last)
     late: bool = False
     after_digest: bool = False
     version: int = 0
@@ -136,7 +137,7 @@ async def open_report(
     """Start or resume a country's report for a week (default: the week to report now)."""
     countries = await _countries_of(svc, tg_id)
     if iso3 is None and len(countries) > 1:
-        return Screen("pick_country", countries=countries, week="last" if previous else "")
+        return Screen("pick_country", countries=countries, previous=previous)
     iso3 = iso3 or (countries[0] if countries else None)
     if iso3 is None or iso3 not in countries:
         await log_refusal(svc, tg_id, "report", "not_nfp")
