@@ -1,4 +1,4 @@
-"""Screen kinds, reply kinds, session modes, button actions and states are closed sets.
+"""Screen kinds, reply kinds, refusals, session modes, button actions, states: closed sets.
 
 They were plain strings compared with ``==`` in the domain and the views, so a typo
 ("reveiw") was a branch never taken, found by a person. As ``Literal`` types, mypy (the gate
@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SNIPPET = """
 from bot.core.callbacks import ReportButton
 from bot.reporting.followups import FollowupError, Reply
+from bot.reporting.questionnaire import AnswerError
 from bot.reporting.reports import Screen
 from bot.reporting.status import CountryStatus
 
@@ -37,6 +38,7 @@ def f(s: Screen, r: Reply, c: CountryStatus, b: ReportButton) -> list[bool]:
 Screen("{question}")
 Reply("{revision_saved}")
 FollowupError("{stale}")
+AnswerError("{use_buttons}")
 """
 TYPOS = {
     "review": "reveiw",
@@ -48,6 +50,7 @@ TYPOS = {
     "question": "quesiton",
     "revision_saved": "revision_save",
     "stale": "stael",
+    "use_buttons": "use_buton",
 }
 
 
