@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from storage.db import Database, Row, Tx
 from storage.timeutil import from_db, from_db_required, to_db
@@ -41,12 +41,17 @@ class Version:
     questionnaire_version: int | None = None  # in force at confirmation (NULL before 0003)
 
 
+#: How a report session goes on after each answer: "fill" the next unanswered question,
+#: "edit" (one answer changed from the review) or "amend" (a confirmed report) back to the review.
+SessionMode = Literal["fill", "amend", "edit"]
+
+
 @dataclass(frozen=True)
 class Session:
     tg_id: int
     report_id: int | None
     step: str | None
-    mode: str
+    mode: SessionMode
     data: dict[str, Any]
     nonce: int
     shown_message_id: int | None = None  # the screen on display, once its send returned
@@ -267,7 +272,7 @@ async def set_session(
     tg_id: int,
     report_id: int | None,
     step: str | None,
-    mode: str = "fill",
+    mode: SessionMode = "fill",
     data: dict[str, Any] | None = None,
 ) -> int:
     """Move the person to a new screen; returns the new nonce for its buttons."""

@@ -18,18 +18,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
-from datetime import date
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self, get_args
 
 from bot.config import Config
+from bot.core.week import Week
 
 MAX_BYTES = 64  # Telegram's limit for callback_data
 MAX_ROW_ID = 2**63 - 1  # SQLite INTEGER
 MAX_USER_ID = 2**53 - 1  # Telegram: user ids have at most 52 significant bits
 DELEGATION_DAYS = (7, 14, 28)  # the lengths /delegate offers (1, 2 and 4 weeks)
 INVITE_KINDS = ("main", "alternate")
-REPORT_ACTIONS = ("c", "t", "d", "s", "nc", "e", "back", "ok", "ok!")
-ACTIONS_WITH_ARG = frozenset({"c", "t", "e"})
+#: A questionnaire button's action: choose (c), toggle (t), done (d), skip (s), no change
+#: since last week (nc), edit an answer (e), back to the review, confirm (ok), confirm despite
+#: the warnings (ok!).
+ReportAction = Literal["c", "t", "d", "s", "nc", "e", "back", "ok", "ok!"]
+REPORT_ACTIONS: tuple[ReportAction, ...] = get_args(ReportAction)
+ACTIONS_WITH_ARG: frozenset[ReportAction] = frozenset({"c", "t", "e"})
+_ACTIONS: dict[str, ReportAction] = {a: a for a in REPORT_ACTIONS}
 
 _ID = r"\d{1,19}"
 _ISO3 = r"[A-Z]{3}"
@@ -61,7 +66,7 @@ def _iso3(text: str, config: Config) -> str:
 
 def _week(text: str) -> str:
     try:
-        date.fromisocalendar(int(text[:4]), int(text[-2:]), 1)
+        Week.parse(text)
     except ValueError:
         raise BadCallback(text) from None
     return text
@@ -202,12 +207,14 @@ class ReportButton(Callback):
         f"(?::(?P<arg>{_KEY}))?"
     )
     nonce: int
-    action: str
+    action: ReportAction
     arg: str = ""
 
     @classmethod
     def _build(cls, g: dict[str, Any], config: Config) -> ReportButton:
-        action = _one_of(g["action"], REPORT_ACTIONS)
+        action = _ACTIONS.get(g["action"])
+        if action is None:
+            raise BadCallback(g["action"])
         if (action in ACTIONS_WITH_ARG) != (g["arg"] is not None):
             raise BadCallback(action)
         return cls(_int(g["nonce"], MAX_ROW_ID), action, g["arg"] or "")

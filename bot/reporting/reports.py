@@ -16,18 +16,18 @@ the id of the message they came from, so an edit of that message corrects that a
 
 from __future__ import annotations
 
-import html
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from bot.config import Question, Questionnaire, Region
+from bot.core.callbacks import ReportAction
 from bot.core.i18n import translator
 from bot.core.services import Services
 from bot.outbox import delivery
 from bot.people.roles import log_refusal
-from bot.reporting import cycle
+from bot.reporting import cycle, texts
 from bot.reporting.questionnaire import (
     AnswerError,
     Warning,
@@ -47,19 +47,39 @@ from storage import reports as store
 from storage.db import Tx
 from storage.followups import Revision
 from storage.people import Person
-from storage.reports import Report, Session
+from storage.reports import Report, Session, SessionMode
 
+# A session's step: a question's key, or one of these (the prefixed ones carry an argument)
 REVIEW = "review"
 WARNINGS = "warnings"
 OTHER = "other:"  # + question key: waiting for the text of an "other" option
 CONFIRMED = "confirmed:"  # + report id: idle, the last thing done was confirming it
+TAKEN = "taken:"  # + report id: idle, another NFP took the report over (data: by whom)
+
+ScreenKind = Literal[
+    "question",  # a question of the questionnaire (session screens: these four)
+    "review",  # every answer, to check and confirm
+    "warnings",  # the review with plausibility warnings to confirm or correct
+    "other_text",  # waiting for the text of an "other" option
+    "confirmed",  # thanks: the report or amendment is saved
+    "pick_country",  # an NFP of several countries: which one?
+    "busy",  # another NFP is filling it in: take it over?
+    "taken_over",  # this person's report was taken over
+    "not_nfp",  # no longer an NFP of the country: closed for them
+    "idle",  # no report open
+    "stale",  # a button of no open report
+    "edit_ignored",  # an edited message that answered nothing
+    "edit_confirmed",  # an edited answer of a confirmed report: amend instead
+]
+# how the button press that led to a screen changed things
+Hint = Literal["", "answered", "toggled", "corrected"]
 
 
 @dataclass
 class Screen:
     """What to show next. ``kind`` names the screen; the other fields fill it in."""
 
-    kind: str
+    kind: ScreenKind
     iso3: str = ""
     week: str = ""
     nonce: int = 0
@@ -73,14 +93,15 @@ class Screen:
     other_person: Person | None = None
     report: Report | None = None
     countries: list[str] = field(default_factory=list)
+    previous: bool = False  # pick_country: for the previous week (/report last)
     late: bool = False
     after_digest: bool = False
     version: int = 0
     offer_no_change: bool = False
     position: int = 0  # 1-based number of the question shown
     total: int = 0
-    mode: str = "fill"
-    hint: str = ""  # "answered" / "toggled": how the button press that led here changed things
+    mode: SessionMode = "fill"
+    hint: Hint = ""
     revised: dict[str, Revision] = field(default_factory=dict)  # key -> latest /revise of it
     corrected: str = ""  # the key of the answer an edited message just corrected
     # the screen on display before this one: its buttons go once this one is shown
@@ -88,7 +109,7 @@ class Screen:
     shown_keyboard: bool = False
 
 
-SESSION_SCREENS = frozenset({"question", "review", "warnings", "other_text"})
+SESSION_SCREENS: frozenset[ScreenKind] = frozenset({"question", "review", "warnings", "other_text"})
 
 
 class NotAnNfp(Exception):
@@ -116,7 +137,7 @@ async def open_report(
     """Start or resume a country's report for a week (default: the week to report now)."""
     countries = await _countries_of(svc, tg_id)
     if iso3 is None and len(countries) > 1:
-        return Screen("pick_country", countries=countries, week="last" if previous else "")
+        return Screen("pick_country", countries=countries, previous=previous)
     iso3 = iso3 or (countries[0] if countries else None)
     if iso3 is None or iso3 not in countries:
         await log_refusal(svc, tg_id, "report", "not_nfp")
@@ -142,7 +163,7 @@ async def open_report(
         fresh = await store.get(tx, report.id)
         assert fresh is not None
         report = fresh
-        mode = "amend" if report.confirmed else "fill"
+        mode: SessionMode = "amend" if report.confirmed else "fill"
         answers = await store.answers(tx, report.id)
         if report.confirmed and not answers:
             latest = await store.latest_version(tx, report.id)
@@ -178,7 +199,9 @@ async def _hand_over(tx: Tx, svc: Services, now: datetime, report: Report, to: i
     assert report.editor is not None
     old = await store.session(tx, report.editor)
     if old is not None and old.report_id == report.id:
-        await store.set_session(tx, now, report.editor, None, f"taken:{report.id}", data={"by": to})
+        await store.set_session(
+            tx, now, report.editor, None, f"{TAKEN}{report.id}", data={"by": to}
+        )
     newcomer = await people.get(tx, to)
     previous = await people.get(tx, report.editor)
     await audit.record(
@@ -186,14 +209,8 @@ async def _hand_over(tx: Tx, svc: Services, now: datetime, report: Report, to: i
     )
     if previous is not None and newcomer is not None:
         tr = translator(previous.language)
-        text = tr.gettext(
-            "{name} has taken over the report for {country}, week {week}. "
-            "Your answers so far are kept."
-        ).format(
-            name=html.escape(newcomer.display_name),
-            country=html.escape(svc.config.country(report.iso3)[1].name(tr.lang)),
-            week=report.week,
-        )
+        _, country = svc.config.country(report.iso3)
+        text = texts.taken_over(tr, newcomer.display_name, country, report.week)
         await outbox.enqueue(
             tx,
             now,
@@ -243,11 +260,19 @@ async def _last_week(tx: Tx, report: Report) -> dict[str, Any] | None:
     return await store.confirmed_answers(tx, report.iso3, cycle.shift_week(report.week, -1))
 
 
-async def _screen(tx: Tx, svc: Services, tg_id: int, **extra: Any) -> Screen:
+async def _screen(
+    tx: Tx,
+    svc: Services,
+    tg_id: int,
+    *,
+    error: AnswerError | None = None,
+    hint: Hint = "",
+    corrected: str = "",
+) -> Screen:
     """The screen for the person's current session step."""
     session = await store.session(tx, tg_id)
     if session is None or session.report_id is None:
-        if session is not None and session.step and session.step.startswith("taken:"):
+        if session is not None and session.step and session.step.startswith(TAKEN):
             other = await people.get(tx, int(session.data.get("by", 0)))
             return Screen("taken_over", other_person=other)
         return Screen("idle")
@@ -271,7 +296,9 @@ async def _screen(tx: Tx, svc: Services, tg_id: int, **extra: Any) -> Screen:
         mode=session.mode,
         shown_before=session.shown_message_id,
         shown_keyboard=session.shown_keyboard,
-        **extra,
+        error=error,
+        hint=hint,
+        corrected=corrected,
     )
     step = session.step or REVIEW
     if report.confirmed and step in (REVIEW, WARNINGS):
@@ -481,7 +508,7 @@ async def answer_text(
         active = await _active(tx, tg_id)
         if active is None:
             session = await store.session(tx, tg_id)
-            if session is not None and session.step and session.step.startswith("taken:"):
+            if session is not None and session.step and session.step.startswith(TAKEN):
                 return await _screen(tx, svc, tg_id)
             return None
         session, report = active
@@ -571,7 +598,9 @@ async def edit_answer(svc: Services, tg_id: int, message_id: int, text: str) -> 
         return await _screen(tx, svc, tg_id, hint="corrected", corrected=key)
 
 
-async def press(svc: Services, tg_id: int, nonce: int, action: str, arg: str = "") -> Screen:
+async def press(
+    svc: Services, tg_id: int, nonce: int, action: ReportAction, arg: str = ""
+) -> Screen:
     """A button of the questionnaire. Stale presses change nothing and say so."""
     now = svc.clock.now()
     async with svc.db.transaction() as tx:
@@ -605,7 +634,7 @@ async def _apply(
     region: Region,
     q: Questionnaire,
     step: str,
-    action: str,
+    action: ReportAction,
     arg: str,
 ) -> Screen:
     tg_id = session.tg_id

@@ -71,7 +71,7 @@ async def test_revoked_nfp_cannot_answer_a_clarification(env: BotEnv) -> None:
     await confirm_report(env, nfp)
     admin = env.admin()
     await env.say(admin, "/clarify MNG Why?")
-    await env.app.bot_data["outbox"][0].drain()  # type: ignore[union-attr]
+    await env.outbox.drain()
     await env.sandbox.settle()
     nfp.drain()
     await nfp.press("Answer")
@@ -80,7 +80,8 @@ async def test_revoked_nfp_cannot_answer_a_clarification(env: BotEnv) -> None:
     reply = await env.say(nfp, "Because.")
     assert "no longer" in reply.text
     report = await store.find(env.svc.db, "MNG", "2026-W47")
-    [q] = await followups.clarifications_of(env.svc.db, report.id)  # type: ignore[union-attr]
+    assert report is not None
+    [q] = await followups.clarifications_of(env.svc.db, report.id)
     assert q.open
 
 
