@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, PhotoSize
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -56,11 +56,14 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.outbox import delivery
+from bot.outbox import delivery, messages
 from bot.outbox.delivery import Failure
+from bot.outbox.messages import Album, Document, Media, Photo, Text
 from bot.wiring.request import AiohttpRequest, AnswerTimedOut
+from storage import media as media_store
 from storage import outbox as store
 from storage import people
+from storage.media import SendAs
 
 if TYPE_CHECKING:
     from bot.core.services import Services
@@ -128,7 +131,8 @@ class _Verdict:
     """What one request came to, held in memory until the row says so.
 
     ``action``: ``sent``, ``unconfirmed`` (no answer), ``release`` (429, not the row's
-    fault), ``migrated``, ``retry`` (backoff) or ``final`` (``failure`` says why).
+    fault), ``migrated``, ``refile`` (a cached file_id Telegram no longer knows: forget it,
+    upload again), ``retry`` (backoff) or ``final`` (``failure`` says why).
     """
 
     outcome: _Outcome
@@ -138,6 +142,48 @@ class _Verdict:
     retry_at: datetime | None = None
     new_chat_id: int | None = None
     failure: Failure | None = None
+    message_ids: tuple[int, ...] = ()  # an album's, first first
+    file_ids: tuple[tuple[str, SendAs, str], ...] = ()  # (sha256, sent as, file_id) uploaded
+    stale: tuple[tuple[str, SendAs], ...] = ()  # cached file_ids Telegram refused
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What Telegram answered a send: the message id(s), and file_ids of what was uploaded."""
+
+    message_ids: tuple[int, ...]
+    file_ids: tuple[tuple[str, SendAs, str], ...] = ()
+
+
+class _StaleFileId(Exception):
+    """Telegram refused a file_id this bot cached (400): e.g. the bot's token changed, and
+    file_ids belong to one bot. The row goes again with the bytes uploaded."""
+
+    def __init__(self, refs: tuple[tuple[str, SendAs], ...], message: str) -> None:
+        super().__init__(message)
+        self.refs = refs
+
+
+def _largest(sizes: tuple[PhotoSize, ...]) -> str:
+    """The file_id of a photo's largest size (the one a resend should show)."""
+    return max(sizes, key=lambda s: s.width * s.height).file_id
+
+
+class _Input:
+    """One media argument of a request: a cached file_id, or the bytes to upload."""
+
+    def __init__(self, media: Media, send_as: SendAs, value: str | bytes, filename: str) -> None:
+        self.media = media
+        self.send_as: SendAs = send_as
+        self.value = value
+        self.filename = filename
+
+    @property
+    def uploaded(self) -> bool:
+        return isinstance(self.value, bytes)
+
+    def learnt(self, file_id: str) -> tuple[tuple[str, SendAs, str], ...]:
+        return ((self.media.sha256, self.send_as, file_id),) if self.uploaded else ()
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -151,8 +197,7 @@ def _retry_after(exc: RetryAfter) -> float:
         return _seconds(exc.retry_after)
 
 
-def _markup(item: OutboxItem) -> InlineKeyboardMarkup | None:
-    rows = item.buttons
+def _markup(rows: messages.Buttons) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
     return InlineKeyboardMarkup(
@@ -402,12 +447,99 @@ class OutboxSender:
         self._unrecorded = None
         log.info("outbox: #%d (%s) recorded as %s at last", item.id, item.kind, verdict.action)
 
+    async def _media_input(self, media: Media, send_as: SendAs, name: str) -> _Input:
+        """The file_id Telegram gave these bytes sent this way, else the bytes (read-only:
+        outside any transaction). A document's file_id keeps the name it was uploaded with,
+        so it is reused only under that name."""
+        db = self._svc.db
+        info = await media_store.get(db, media.sha256, with_data=False)
+        if info is None:
+            raise LookupError(f"media {media.sha256[:12]} is not stored")
+        known = info.file_id(send_as)
+        if known and (send_as == "photo" or name == info.filename):
+            return _Input(media, send_as, known, name)
+        stored = await media_store.get(db, media.sha256)
+        assert stored is not None
+        return _Input(media, send_as, stored.data, name)
+
+    async def _deliver(self, item: OutboxItem) -> _Sent:
+        """Send the row's message by its kind: one Bot API request."""
+        msg = messages.from_payload(item.payload)
+        chat = item.chat_id
+        if isinstance(msg, Text):
+            sent = await self._bot.send_message(
+                chat, msg.text, parse_mode=msg.parse_mode, reply_markup=_markup(msg.buttons)
+            )
+            return _Sent((sent.message_id,))
+        inputs: list[_Input]
+        if isinstance(msg, Album):
+            inputs = [await self._media_input(m, "photo", m.filename) for m in msg.photos]
+        elif isinstance(msg, Photo):
+            inputs = [await self._media_input(msg.media, "photo", msg.media.filename)]
+        else:
+            inputs = [await self._media_input(msg.media, "document", msg.shown_name)]
+        try:
+            return await self._send_media(chat, msg, inputs)
+        except BadRequest as exc:
+            cached = tuple((i.media.sha256, i.send_as) for i in inputs if not i.uploaded)
+            if cached and "file identifier" in exc.message.lower():
+                raise _StaleFileId(cached, exc.message) from exc
+            raise
+
+    async def _send_media(
+        self, chat: int, msg: Photo | Album | Document, inputs: list[_Input]
+    ) -> _Sent:
+        caption = msg.caption or None
+        if isinstance(msg, Photo):
+            (one,) = inputs
+            sent = await self._bot.send_photo(
+                chat,
+                one.value,
+                caption=caption,
+                parse_mode=msg.parse_mode,
+                reply_markup=_markup(msg.buttons),
+                filename=one.filename,
+            )
+            return _Sent((sent.message_id,), one.learnt(_largest(sent.photo)))
+        if isinstance(msg, Document):
+            (one,) = inputs
+            sent = await self._bot.send_document(
+                chat,
+                one.value,
+                caption=caption,
+                parse_mode=msg.parse_mode,
+                reply_markup=_markup(msg.buttons),
+                filename=one.filename,
+            )
+            assert sent.document is not None
+            return _Sent((sent.message_id,), one.learnt(sent.document.file_id))
+        group = [
+            InputMediaPhoto(
+                i.value,
+                caption=caption if n == 0 else None,
+                parse_mode=msg.parse_mode if n == 0 else None,
+                filename=i.filename,
+            )
+            for n, i in enumerate(inputs)
+        ]
+        album = await self._bot.send_media_group(chat, group)
+        learnt = tuple(
+            f for i, m in zip(inputs, album, strict=True) for f in i.learnt(_largest(m.photo))
+        )
+        return _Sent(tuple(m.message_id for m in album), learnt)
+
     async def _attempt(self, item: OutboxItem) -> _Verdict:
         """One request; what came of it, and what the row becomes (nothing is stored here)."""
         try:
-            message = await self._bot.send_message(
-                item.chat_id, item.text, parse_mode=item.parse_mode, reply_markup=_markup(item)
+            sent = await self._deliver(item)
+        except _StaleFileId as exc:
+            log.info(
+                "outbox: #%d (%s) Telegram no longer knows a cached file_id (%s); uploading again",
+                item.id,
+                item.kind,
+                exc,
             )
+            return _Verdict(_Outcome.DONE, "refile", f"stale file_id: {exc}", stale=exc.refs)
         except RetryAfter as exc:
             pause = _retry_after(exc)
             self._paused_until = max(self._paused_until, self._monotonic() + pause)
@@ -460,7 +592,13 @@ class OutboxSender:
                 "outbox: #%d (%s) failed unexpectedly: %s", item.id, item.kind, self._describe(exc)
             )
             return _Verdict(_Outcome.DONE, "final", self._describe(exc), failure=Failure("bug"))
-        return _Verdict(_Outcome.SENT, "sent", message_id=message.message_id)
+        return _Verdict(
+            _Outcome.SENT,
+            "sent",
+            message_id=sent.message_ids[0],
+            message_ids=sent.message_ids,
+            file_ids=sent.file_ids,
+        )
 
     async def _record(self, item: OutboxItem, v: _Verdict) -> None:
         """Store one outcome in one transaction (with the failure's hook and notice, if any)."""
@@ -469,7 +607,13 @@ class OutboxSender:
         async with svc.db.transaction() as tx:
             if v.action == "sent":
                 assert v.message_id is not None
-                await store.mark_sent(tx, now, item.id, v.message_id)
+                await store.mark_sent(tx, now, item.id, v.message_id, v.message_ids)
+                for sha, send_as, file_id in v.file_ids:
+                    await media_store.remember_file_id(tx, sha, send_as, file_id)
+            elif v.action == "refile":
+                for sha, send_as in v.stale:
+                    await media_store.forget_file_id(tx, sha, send_as)
+                await store.release(tx, item.id, v.error)
             elif v.action == "unconfirmed":
                 await store.mark_unconfirmed(tx, now, item.id, v.error)
             elif v.action == "release":
