@@ -170,20 +170,34 @@ def _largest(sizes: tuple[PhotoSize, ...]) -> str:
 
 
 class _Input:
-    """One media argument of a request: a cached file_id, or the bytes to upload."""
+    """One media argument of a request: a cached file_id, or the bytes to upload.
 
-    def __init__(self, media: Media, send_as: SendAs, value: str | bytes, filename: str) -> None:
+    ``cacheable``: the file_id Telegram answers for an upload may be reused. Not so for a
+    document sent under another name than the one its bytes were stored with: a file_id
+    keeps the name it was uploaded under.
+    """
+
+    def __init__(
+        self, media: Media, send_as: SendAs, value: str | bytes, filename: str, cacheable: bool
+    ) -> None:
         self.media = media
         self.send_as: SendAs = send_as
         self.value = value
         self.filename = filename
+        self.cacheable = cacheable
+
+    @property
+    def key(self) -> tuple[str, SendAs]:
+        return (self.media.sha256, self.send_as)
 
     @property
     def uploaded(self) -> bool:
         return isinstance(self.value, bytes)
 
     def learnt(self, file_id: str) -> tuple[tuple[str, SendAs, str], ...]:
-        return ((self.media.sha256, self.send_as, file_id),) if self.uploaded else ()
+        if not (self.uploaded and self.cacheable):
+            return ()
+        return ((self.media.sha256, self.send_as, file_id),)
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -243,6 +257,11 @@ class OutboxSender:
         # an outcome Telegram gave that the database has not taken yet (locked): it is
         # recorded before anything else is sent, and the request is never made again
         self._unrecorded: tuple[OutboxItem, _Verdict] | None = None
+        # file_ids learnt by this process, usable before their row is recorded, and a lock
+        # per media being uploaded: sends of the same new bytes that overlap wait for the
+        # first upload and then name its file_id (one entry per distinct media sent)
+        self._file_ids: dict[tuple[str, SendAs], str] = {}
+        self._uploading: dict[tuple[str, SendAs], asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -448,19 +467,23 @@ class OutboxSender:
         log.info("outbox: #%d (%s) recorded as %s at last", item.id, item.kind, verdict.action)
 
     async def _media_input(self, media: Media, send_as: SendAs, name: str) -> _Input:
-        """The file_id Telegram gave these bytes sent this way, else the bytes (read-only:
+        """The file_id Telegram gave these bytes sent this way, else the bytes (reads only:
         outside any transaction). A document's file_id keeps the name it was uploaded with,
-        so it is reused only under that name."""
+        so it is reused only under the name its bytes were stored with."""
         db = self._svc.db
         info = await media_store.get(db, media.sha256, with_data=False)
         if info is None:
             raise LookupError(f"media {media.sha256[:12]} is not stored")
-        known = info.file_id(send_as)
-        if known and (send_as == "photo" or name == info.filename):
-            return _Input(media, send_as, known, name)
+        cacheable = send_as == "photo" or name == info.filename
+        known = self._file_ids.get((media.sha256, send_as)) or info.file_id(send_as)
+        if known and cacheable:
+            return _Input(media, send_as, known, name, cacheable)
         stored = await media_store.get(db, media.sha256)
         assert stored is not None
-        return _Input(media, send_as, stored.data, name)
+        return _Input(media, send_as, stored.data, name, cacheable)
+
+    async def _media_inputs(self, wanted: list[tuple[Media, SendAs, str]]) -> list[_Input]:
+        return [await self._media_input(m, send_as, name) for m, send_as, name in wanted]
 
     async def _deliver(self, item: OutboxItem) -> _Sent:
         """Send the row's message by its kind: one Bot API request."""
@@ -471,20 +494,45 @@ class OutboxSender:
                 chat, msg.text, parse_mode=msg.parse_mode, reply_markup=_markup(msg.buttons)
             )
             return _Sent((sent.message_id,))
-        inputs: list[_Input]
+        wanted: list[tuple[Media, SendAs, str]]
         if isinstance(msg, Album):
-            inputs = [await self._media_input(m, "photo", m.filename) for m in msg.photos]
+            wanted = [(m, "photo", m.filename) for m in msg.photos]
         elif isinstance(msg, Photo):
-            inputs = [await self._media_input(msg.media, "photo", msg.media.filename)]
+            wanted = [(msg.media, "photo", msg.media.filename)]
         else:
-            inputs = [await self._media_input(msg.media, "document", msg.shown_name)]
+            wanted = [(msg.media, "document", msg.shown_name)]
+        inputs = await self._media_inputs(wanted)
+        uploads = sorted({i.key for i in inputs if i.uploaded and i.cacheable})
+        if not uploads:
+            return await self._send_media_once(chat, msg, inputs)
+        # New bytes: one upload at a time per media (in one order, so two albums sharing
+        # photos cannot wait for each other), then look again: an overlapping send may
+        # have uploaded them meanwhile, and its file_id is named instead.
+        async with contextlib.AsyncExitStack() as held:
+            for key in uploads:
+                await held.enter_async_context(self._uploading.setdefault(key, asyncio.Lock()))
+            inputs = await self._media_inputs(wanted)
+            result = await self._send_media_once(chat, msg, inputs)
+        for key in uploads:
+            self._uploading.pop(key, None)  # learnt: later sends find the file_id first
+        return result
+
+    async def _send_media_once(
+        self, chat: int, msg: Photo | Album | Document, inputs: list[_Input]
+    ) -> _Sent:
+        """The request; a cached file_id Telegram refuses becomes :class:`_StaleFileId`."""
         try:
-            return await self._send_media(chat, msg, inputs)
+            sent = await self._send_media(chat, msg, inputs)
         except BadRequest as exc:
-            cached = tuple((i.media.sha256, i.send_as) for i in inputs if not i.uploaded)
+            cached = tuple(i.key for i in inputs if not i.uploaded)
             if cached and "file identifier" in exc.message.lower():
+                for key in cached:
+                    self._file_ids.pop(key, None)
                 raise _StaleFileId(cached, exc.message) from exc
             raise
+        for sha, send_as, file_id in sent.file_ids:
+            self._file_ids[(sha, send_as)] = file_id
+        return sent
 
     async def _send_media(
         self, chat: int, msg: Photo | Album | Document, inputs: list[_Input]
