@@ -28,6 +28,14 @@ Pacing: a separate ``ExtBot`` with PTB's ``AIORateLimiter`` keeps ~30 messages/s
 and 20/min per group; it has no per-private-chat limit, so the sender keeps one itself
 (``per_chat_interval``) and also counts group sends, so that a busy chat is skipped for the
 moment instead of stalling everyone behind it.
+
+Kinds: a row's payload is a typed message (``bot.outbox.messages``), sent with
+sendMessage, sendPhoto, sendMediaGroup or sendDocument. Media go up as bytes the first
+time; the ``file_id`` Telegram answers (a photo's largest size, the document's) is recorded
+with the row's outcome, and later sends name it instead. Overlapping sends of the same new
+bytes wait for the first upload, so a chart to a group and three admins goes up once; a
+cached ``file_id`` Telegram refuses (another bot token) is forgotten and the row goes
+again, uploading.
 """
 
 from __future__ import annotations
