@@ -1,0 +1,64 @@
+"""Fan-out of a new item to its subscribers: the one place that decides how alerts are queued.
+
+Today each matching subscriber gets one outbox row, written in the transaction that adds the
+item (so the item and its alerts are committed together, or neither is). The dedup key
+``guidance:<item>:<person>`` makes the fan-out idempotent: an add re-delivered, or run again
+for any reason, queues nobody twice. When broadcasts become first-class outbox rows, this
+function is what turns into one broadcast row; its callers do not change.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.core.callbacks import GuidanceOpen, GuidanceRead, SubscribeOff
+from bot.core.i18n import translator
+from bot.core.services import Services
+from bot.guidance.texts import alert_text
+from storage import guidance as store
+from storage import outbox
+from storage.db import Tx
+from storage.guidance import Item
+
+log = logging.getLogger(__name__)
+
+KIND = "guidance"
+
+
+def dedup_key(item_id: int, tg_id: int) -> str:
+    return f"guidance:{item_id}:{tg_id}"
+
+
+def alert_buttons(lang: str, item_id: int, *, nfp: bool) -> list[list[tuple[str, str]]]:
+    """Open; Read (NFPs only, for the secretariat's acknowledgement list); Unsubscribe."""
+    tr = translator(lang)
+    first = [(tr.gettext("Open"), GuidanceOpen(item_id).pack())]
+    if nfp:
+        first.append((tr.gettext("✓ Read"), GuidanceRead(item_id).pack()))
+    return [first, [(tr.gettext("Unsubscribe"), SubscribeOff().pack())]]
+
+
+async def fan_out(tx: Tx, svc: Services, item: Item) -> int:
+    """Queue the item's alert for every matching subscriber; how many rows are new.
+
+    Matching (``storage.guidance.recipients``): the item's language and one of its topics;
+    NFPs who never chose are subscribed by default; whoever is marked blocked is skipped.
+    """
+    cfg = svc.config
+    now = svc.clock.now()
+    queued = 0
+    for r in await store.recipients(tx, item.language, list(item.topics), cfg.default_language):
+        lang = r.language or cfg.default_language
+        tr = translator(lang)
+        if await outbox.enqueue(
+            tx,
+            now,
+            dedup_key=dedup_key(item.id, r.tg_id),
+            chat_id=r.tg_id,
+            kind=KIND,
+            text=alert_text(tr, cfg, item),
+            buttons=alert_buttons(lang, item.id, nfp=r.nfp),
+        ):
+            queued += 1
+    log.info("guidance #%d: %d alert(s) queued", item.id, queued)
+    return queued
