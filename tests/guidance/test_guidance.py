@@ -293,6 +293,8 @@ async def test_withdrawn_item_is_not_listed_and_its_alert_says_so(env: BotEnv) -
     assert "withdrawn" in done.text
     listed = await env.say(nfp, "/guidance")
     assert "Masks" not in listed.text
+    searched = await env.say(nfp, "/guidance masks")
+    assert "Nothing in the library matches" in searched.text
     nfp.drain()
     await nfp.press("Open", message_id=alert.message_id)
     said = await next_sent(nfp)
@@ -323,6 +325,8 @@ async def test_bad_input_gets_a_clear_answer(env: BotEnv) -> None:
         item is not None and item.title == "Masks (revised)" and item.topics == ("covid19", "ppe")
     )
     assert len((await gstore.latest(env.svc.db, None, 10, 0))[0]) == 1
+    found = await env.say(admin, "/guidance revis")  # the search index follows the edit
+    assert "Masks (revised)" in found.text, found.text
 
     stranger = env.sandbox.user(3601, "Stranger", language_code="en")
     said = await env.say(stranger, "/addguidance https://www.who.int/y Masks #covid19")
