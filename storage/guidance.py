@@ -235,21 +235,27 @@ class Recipient:
 
 
 async def recipients(
-    db: Database | Tx, language: str, topics: list[str], default_language: str
+    db: Database | Tx,
+    language: str,
+    topics: list[str],
+    default_language: str,
+    *,
+    only: int | None = None,
 ) -> list[Recipient]:
     """Who gets an alert for an item in ``language`` on ``topics``, in one query.
 
     Explicit subscribers ('on') with one of the topics and the language; plus every active
     NFP without a subscription row, subscribed by default to every topic in their own
     language (``default_language`` while they have chosen none). Anyone marked blocked
-    (Telegram answered 403, or they blocked the bot) is left out.
+    (Telegram answered 403, or they blocked the bot) is left out. ``only``: just that
+    person, if they match (checked again when their alert's turn comes).
     """
     marks = ",".join("?" for _ in topics) or "NULL"
     rows = await db.fetchall(
         "SELECT p.tg_id, p.language,"
         " EXISTS (SELECT 1 FROM assignments a WHERE a.tg_id = p.tg_id AND a.revoked_at IS NULL)"
         " AS nfp FROM people p"
-        " WHERE p.blocked_at IS NULL AND ("
+        " WHERE p.blocked_at IS NULL AND (? IS NULL OR p.tg_id = ?) AND ("
         "  EXISTS (SELECT 1 FROM subscriptions s WHERE s.tg_id = p.tg_id AND s.status = 'on'"
         "   AND EXISTS (SELECT 1 FROM subscription_languages l"
         "    WHERE l.tg_id = p.tg_id AND l.language = ?)"
@@ -260,7 +266,7 @@ async def recipients(
         "   AND EXISTS (SELECT 1 FROM assignments a WHERE a.tg_id = p.tg_id"
         "    AND a.revoked_at IS NULL)))"
         " ORDER BY p.tg_id",
-        (language, *topics, default_language, language),
+        (only, only, language, *topics, default_language, language),
     )
     return [Recipient(r[0], r[1], bool(r[2])) for r in rows]
 

@@ -10,11 +10,13 @@ function is what turns into one broadcast row; its callers do not change.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from bot.core.callbacks import GuidanceOpen, GuidanceRead, SubscribeOff
 from bot.core.i18n import translator
 from bot.core.services import Services
 from bot.guidance.texts import alert_text
+from bot.outbox import delivery
 from storage import guidance as store
 from storage import outbox
 from storage.db import Tx
@@ -23,6 +25,7 @@ from storage.guidance import Item
 log = logging.getLogger(__name__)
 
 KIND = "guidance"
+STILL_WANTED = "guidance_still_wanted"
 
 
 def dedup_key(item_id: int, tg_id: int) -> str:
@@ -58,7 +61,25 @@ async def fan_out(tx: Tx, svc: Services, item: Item) -> int:
             kind=KIND,
             text=alert_text(tr, cfg, item),
             buttons=alert_buttons(lang, item.id, nfp=r.nfp),
+            valid_while={"hook": STILL_WANTED, "args": {"item": item.id, "to": r.tg_id}},
         ):
             queued += 1
     log.info("guidance #%d: %d alert(s) queued", item.id, queued)
     return queued
+
+
+@delivery.condition(STILL_WANTED)
+async def _still_wanted(tx: Tx, svc: Services, args: dict[str, Any]) -> bool:
+    """An alert still queued goes only if the item was not withdrawn meanwhile and the
+    person still wants it (did not unsubscribe, or drop the topic, since it was queued)."""
+    item = await store.get_item(tx, int(args["item"]))
+    if item is None or item.withdrawn_at is not None:
+        return False
+    found = await store.recipients(
+        tx,
+        item.language,
+        list(item.topics),
+        svc.config.default_language,
+        only=int(args["to"]),
+    )
+    return bool(found)

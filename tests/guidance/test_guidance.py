@@ -377,6 +377,7 @@ async def test_forget_me_removes_personal_data_and_keeps_the_country_report(
     await confirm_report(env, nfp)
     await env.quiet(user, nfp)
 
+    assert await env.svc.db.fetchval("SELECT count(*) FROM outbox WHERE chat_id = 3801") == 1
     ask = await env.say(user, "/forget_me")
     assert "Continue?" in ask.text
     await user.press("Yes, forget me")
@@ -421,3 +422,36 @@ def test_user_words_cannot_inject_fts5_syntax() -> None:
     )
     assert gstore.fts_query("*** ((( ") is None
     assert ADMIN_ID  # the admin of the fixtures adds every item above
+
+
+async def test_alerts_still_queued_are_dropped_after_withdrawal_or_unsubscribing(
+    env: BotEnv,
+) -> None:
+    """Mid-broadcast: an alert not yet sent is not sent once the item is withdrawn, nor to
+    someone who unsubscribed since it was queued."""
+    stays = await _user(env, 3901, "Stays")
+    await _subscribed_to(env, stays, {"covid19"}, "en")
+    leaves = await _user(env, 3902, "Leaves")
+    await _subscribed_to(env, leaves, {"covid19"}, "en")
+    await env.quiet(stays, leaves)
+    sender = env.app.bot_data["outbox"][0]  # type: ignore[union-attr]
+    await sender.stop()  # the broadcast has not reached them yet
+    await _add(env, f"/addguidance {WHO_LINK} Masks #covid19")
+    await _add(env, "/addguidance https://www.who.int/withdrawn Withdrawn soon #covid19")
+    await env.say(leaves, "/unsubscribe")
+    await library.withdraw(env.svc, ADMIN_ID, 2)
+    sender.start()
+    await _drain(env)
+    [alert] = _alerts(stays)
+    assert "Masks" in alert.text
+    assert _alerts(leaves) == []
+    statuses = {
+        (r.chat_id, r.payload["valid_while"]["args"]["item"]): r.status
+        for r in await outbox.by_kind(env.svc.db, "guidance")
+    }
+    assert statuses == {
+        (stays.id, 1): "sent",
+        (leaves.id, 1): "failed",  # superseded: unsubscribed
+        (stays.id, 2): "failed",  # superseded: withdrawn
+        (leaves.id, 2): "failed",
+    }
