@@ -455,3 +455,29 @@ async def test_alerts_still_queued_are_dropped_after_withdrawal_or_unsubscribing
         (stays.id, 2): "failed",  # superseded: withdrawn
         (leaves.id, 2): "failed",
     }
+
+
+async def test_an_admin_edits_an_items_topics_and_nobody_is_alerted_again(env: BotEnv) -> None:
+    nfp = await make_nfp(env, 4001, "KGZ", "en", name="Aida")
+    await _add(env, f"/addguidance {WHO_LINK} Masks #covid19")
+    await _drain(env)
+    assert len(_alerts(nfp)) == 1
+    admin = env.admin()
+    await env.say(admin, "/guidance")
+    admin.drain()
+    await admin.press("1. Masks")
+    opened = await next_sent(admin)
+    await admin.press("Edit", message_id=opened.message_id)
+    draft = await next_sent(admin)
+    assert "Editing item #1" in draft.text and "✅ COVID-19" in draft.button_texts()
+    await admin.press("▫️ Personal protective equipment")
+    await admin.next_message()
+    await admin.press("ECDC")
+    await admin.next_message()
+    await admin.press("Save")
+    saved = await admin.next_message()
+    assert "Item #1 saved." in saved.text and "ECDC" in saved.text
+    item = await gstore.get_item(env.svc.db, 1)
+    assert item is not None and item.topics == ("covid19", "ppe") and item.source == "ecdc"
+    await _drain(env)
+    assert _alerts(nfp) == []
