@@ -273,6 +273,7 @@ def _serve(config: Config, token: str, api_url: str | None, concurrency: int | N
     from telegram.error import InvalidToken, NetworkError
 
     from bot.wiring.app import DEFAULT_CONCURRENCY, Options, build_application
+    from storage.db import FTS5Unavailable
 
     # PTB logs a rejected token with a traceback; the one line below says it better
     logging.getLogger("telegram.ext").addFilter(
@@ -299,6 +300,8 @@ def _serve(config: Config, token: str, api_url: str | None, concurrency: int | N
         )
     except NetworkError as err:
         failure = f"cannot reach the Bot API at {api_url or 'api.telegram.org'}: {err}"
+    except FTS5Unavailable as err:
+        failure = str(err)
     except (sqlite3.Error, OSError) as err:
         failure = database_problem(Path(config.database), err)
     except (KeyboardInterrupt, SystemExit):

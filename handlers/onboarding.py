@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 USER_COMMANDS = [
     ("help", N_("what I can do for you")),
     ("language", N_("switch between English and Russian")),
+    ("guidance", N_("WHO guidance and materials: /guidance or /guidance words to search")),
+    ("subscribe", N_("choose the guidance alerts you receive")),
+    ("unsubscribe", N_("stop guidance alerts")),
+    ("forget_me", N_("remove your personal data from the bot")),
 ]
 NFP_COMMANDS = [
     ("report", N_("fill in or correct this week's report; /report last for last week")),
@@ -34,6 +38,7 @@ NFP_COMMANDS = [
     ("delegate", N_("let another NFP of your country report while you are away")),
 ]
 ADMIN_COMMANDS = [
+    ("addguidance", N_("add to the library: /addguidance https://link Title, or a document")),
     ("invite", N_("invite an NFP: /invite KGZ or /invite KGZ alternate")),
     ("nfps", N_("each country's NFPs and their language")),
     ("revoke", N_("remove an NFP or cancel an unused invitation")),
@@ -154,10 +159,15 @@ async def language_chosen(update: Update, context: BotContext, data: Language) -
     if query.message is not None:
         await drop_keyboard(update)
     text = tr.gettext("From now on I will write to you in English.")
+    markup = None
     if first_choice:
+        from handlers.guidance import newcomer_offer
+
         role = await people.role_of(svc, person.tg_id)
         text += "\n\n" + await welcome_text(context, person.tg_id, role, tr)
-    await reply(update, text)
+        offer, markup = await newcomer_offer(context, person.tg_id, tr)  # issue 10
+        text += "\n\n" + offer
+    await reply(update, text, markup)
 
 
 async def welcome_text(context: BotContext, tg_id: int, role: Role, tr: Translator) -> str:

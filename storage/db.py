@@ -394,3 +394,25 @@ class Tx(_Reads):
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         await self._conn.executemany(sql, rows)
+
+
+class FTS5Unavailable(RuntimeError):
+    """This Python's SQLite was built without FTS5: /guidance search cannot work."""
+
+
+def require_fts5(module: str = "fts5") -> None:
+    """Fail at start-up, in one clear line, when SQLite cannot create an FTS5 table.
+
+    Otherwise the migration would stop with SQLite's bare "no such module: fts5".
+    ``module`` is only there so that a test can name a module that does not exist.
+    """
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"CREATE VIRTUAL TABLE t USING {module}(x)")
+    except sqlite3.OperationalError as err:
+        raise FTS5Unavailable(
+            f"SQLite {sqlite3.sqlite_version} of this Python has no FTS5 ({err}): "
+            "use a Python whose sqlite3 includes FTS5 (the python.org and distribution builds do)"
+        ) from None
+    finally:
+        conn.close()

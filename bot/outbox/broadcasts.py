@@ -13,9 +13,9 @@ lock is held for the inserts alone; call ``svc.wake_outbox()`` after the commit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.outbox import messages
 from bot.outbox.messages import Message
@@ -40,13 +40,21 @@ async def start(
     created_by: int | None = None,
     dedup_key: str | None = None,
     not_before: datetime | None = None,
+    row_key: Callable[[int], str] | None = None,
+    conditions: Mapping[int, dict[str, Any]] | None = None,
 ) -> int | None:
     """Queue ``to[chat_id]`` to each chat as one broadcast; its id, or None if ``dedup_key``
     started one before (then nothing is queued).
 
+    ``row_key(chat_id)`` names each fan-out row (default ``broadcast:<id>:<chat>``), so a
+    chat that already has its copy from an earlier row is not queued twice; ``conditions``
+    give a chat's row a ``valid_while`` (``bot.outbox.delivery.condition``), checked when
+    the row is claimed: a copy whose moment passed is dropped, not sent stale.
+
     ValueError (the transaction fails) if any message is one Telegram would refuse. Media
     shared by the messages are stored once.
     """
+    conditions = conditions or {}
     payloads = {}
     for chat_id, message in to.items():
         messages.check(message)
@@ -63,7 +71,15 @@ async def start(
         label=label,
         created_by=created_by,
         dedup_key=dedup_key,
-        rows=[FanOut(chat_id, p, not_before=not_before) for chat_id, p in payloads.items()],
+        rows=[
+            FanOut(
+                chat_id,
+                {**p, "valid_while": conditions[chat_id]} if chat_id in conditions else p,
+                dedup_key=row_key(chat_id) if row_key else None,
+                not_before=not_before,
+            )
+            for chat_id, p in payloads.items()
+        ],
     )
 
 

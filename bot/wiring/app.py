@@ -17,7 +17,7 @@ from bot.wiring.concurrency import DurablePolling, PerChatUpdateProcessor
 from bot.wiring.context import BotApplication, BotContext
 from bot.wiring.request import AiohttpRequest
 from storage import people, regions
-from storage.db import Database
+from storage.db import Database, require_fts5
 from storage.regions import CountryRow
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ async def open_services(config: Config, clock: Clock, bot_username: str = "") ->
     the error goes up: nobody else holds it yet, and its open thread would keep the
     process alive.
     """
+    require_fts5()  # one clear line, not the migration's "no such module: fts5"
     db = await Database.open(config.database)
     try:
         await _mirror_config(db, config, clock)

@@ -172,3 +172,38 @@ async def test_an_update_claims_its_first_committed_write_once(tmp_path: Path) -
         assert await db.fetchval("SELECT count(*) FROM processed_updates") == 1
     finally:
         await db.close()
+
+
+async def test_upgrade_to_guidance_subscribes_existing_nfps_by_default(tmp_path: Path) -> None:
+    """Migration 0006 on a database with NFPs: they get alerts by default (no row needed),
+    and the new FTS5 table finds an item added after the upgrade."""
+    from storage import guidance
+
+    db = await Database.open(tmp_path / "old.sqlite3", migrate=False)
+    try:
+        assert await db.migrate(5) == 5
+        async with db.transaction() as tx:
+            for sql in SEED[1]:
+                await tx.execute(sql)
+        assert await db.migrate() == latest_version() >= 6
+        found = await guidance.recipients(db, "ru", ["covid19"], "en")
+        assert [r.tg_id for r in found] == [501] and found[0].nfp
+        assert await guidance.recipients(db, "en", ["covid19"], "en") == []  # Aida reads ru
+        async with db.transaction() as tx:
+            await guidance.add_item(
+                tx,
+                NOW,
+                title="Диагностика",
+                url="https://who.int/a",
+                file_id=None,
+                file_name=None,
+                source="who",
+                language="ru",
+                summary="",
+                topics=["lab"],
+                by=1,
+            )
+        items, total = await guidance.search(db, "диаг", 5, 0)
+        assert total == 1 and items[0].title == "Диагностика"
+    finally:
+        await db.close()
