@@ -166,8 +166,10 @@ def _revision(digest: Digest, tr: Translator, r: RevisionLine) -> str:
     )
     if r.delta is not None:
         line += f" ({signed(tr, r.delta)})"
-    reason = tr.gettext("Reason: {reason}").format(reason=f"«{html.escape(r.reason, quote=False)}»")
-    return f"{line}. {reason}"
+    if r.reason is None:
+        return f"{line}. {tr.gettext('The report was amended.')}"
+    quoted = f"«{html.escape(r.reason, quote=False)}»"
+    return f"{line}. {tr.gettext('Reason: {reason}').format(reason=quoted)}"
 
 
 def _revisions(digest: Digest, tr: Translator) -> str:

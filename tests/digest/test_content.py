@@ -234,3 +234,45 @@ async def test_needs_since_when_training_and_developments_quoted_and_escaped(
     assert "«Lab &lt;b&gt;opened&lt;/b&gt; in Darkhan»" in en
     assert "Biosafety &amp; PCR" in en and "Swabs &lt;10 000&gt;" in en
     assert "<b>Pakistan</b>: no report" in en
+
+
+async def test_an_amendment_after_its_digest_is_listed_as_a_revision_in_the_next(
+    config: Config, tmp_path: Path
+) -> None:
+    """UZB amends its 2020-W29 report on Tuesday 28 July, after the W29 digest (Thu 23 July)
+    and before the W30 one (Thu 30 July): the W29 digest rebuilt still reads the original,
+    the W30 one lists the change as a revision and computes W30's change from the new figure."""
+    svc = await seeded(config, tmp_path)
+    region = config.region("central-asia")
+    truth = read_truth()
+    cases29, deaths29 = truth[("UZB", "2020-W29")]
+    amended_at = datetime(2020, 7, 28, 15, 0, tzinfo=ZoneInfo("Asia/Tashkent"))
+    try:
+        report = await reports_store.find(svc.db, "UZB", "2020-W29")
+        assert report is not None
+        async with svc.db.transaction() as tx:
+            await reports_store.add_version(
+                tx,
+                amended_at,
+                report,
+                {"new_cases": cases29 + 100, "new_deaths": deaths29},
+                -1,
+                late=True,
+                after_digest=True,
+                warnings=[],
+            )
+        w29 = await content.build(svc.db, region, Week.parse("2020-W29"))
+        w30 = await content.build(svc.db, region, Week.parse("2020-W30"))
+        w31 = await content.build(svc.db, region, Week.parse("2020-W31"))
+    finally:
+        await svc.db.close()
+    assert w29.country("UZB").figures["new_cases"] == cases29
+    assert w29.revisions == ()
+    assert [(r.iso3, str(r.week), r.key, r.old, r.new, r.reason) for r in w30.revisions] == [
+        ("UZB", "2020-W29", "new_cases", cases29, cases29 + 100, None)
+    ]
+    assert w30.country("UZB").change["new_cases"] == truth[("UZB", "2020-W30")][0] - cases29 - 100
+    assert w31.revisions == ()
+    shown = texts.text(w30, translator("en"))
+    assert f"Uzbekistan, week 29: cases {cases29:,} → {cases29 + 100:,} (+100)" in shown
+    assert "The report was amended." in shown
