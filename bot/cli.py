@@ -251,7 +251,9 @@ async def _export(config: Config, first: Any, last: Any, fmt: Any, region_key: s
 
     db = await Database.open(config.database)
     try:
-        data, _ = await exports.export(db, config, first, last, fmt, region_key)
+        data, _ = await exports.export(
+            db, config, first, last, fmt, [region_key] if region_key else None
+        )
     finally:
         await db.close()
     return data

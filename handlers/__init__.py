@@ -12,7 +12,17 @@ from telegram.ext import (
 
 from bot.core import callbacks as cb
 from bot.wiring.context import BotApplication
-from handlers import admin, chats, errors, fallback, followups, onboarding, report, secretariat
+from handlers import (
+    admin,
+    chats,
+    errors,
+    exports,
+    fallback,
+    followups,
+    onboarding,
+    report,
+    secretariat,
+)
 
 # Callback data is routed by its bot.core.callbacks class's pattern (pairwise disjoint) and parsed
 # with bounds by handlers.common.on_callback; a shape no class knows (forged, or from an old
@@ -52,6 +62,7 @@ def register_handlers(app: BotApplication) -> None:
             CommandHandler("status", secretariat.status, private),
             CommandHandler("remind", secretariat.remind, private),
             CommandHandler("clarify", secretariat.clarify, private),
+            CommandHandler("export", exports.export, private),
             CommandHandler("revise", followups.revise, private),
             CommandHandler("delegate", followups.delegate, private),
             CallbackQueryHandler(
