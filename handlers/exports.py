@@ -19,7 +19,7 @@ async def export(update: Update, context: BotContext) -> None:
         await reply(
             update,
             tr.gettext(
-                "Usage: /export [from week] [to week] [csv|xlsx|dhis2], "
+                "Usage: /export [from week] [to week] [csv, xlsx or dhis2], "
                 "e.g. /export 2020-W10 2020-W30 xlsx"
             ),
         )

@@ -142,7 +142,8 @@ def _figures(digest: Digest, tr: Translator) -> str:
     for line in digest.countries:
         name = _name(digest, line.iso3, tr)
         if line.state == "missing":
-            lines.append(f"<b>{name}</b>: {tr.gettext('no report')}")
+            no_report = tr.gettext("no report")
+            lines.append(f"<b>{name}</b>: {no_report}")
             continue
         figures = " · ".join(_figure(tr, digest, line, k) for k in digest.number_keys)
         lines.append(f"<b>{name}</b>: {figures}")
@@ -167,9 +168,11 @@ def _revision(digest: Digest, tr: Translator, r: RevisionLine) -> str:
     if r.delta is not None:
         line += f" ({signed(tr, r.delta)})"
     if r.reason is None:
-        return f"{line}. {tr.gettext('The report was amended.')}"
+        amended = tr.gettext("The report was amended.")
+        return f"{line}. {amended}"
     quoted = f"«{html.escape(r.reason, quote=False)}»"
-    return f"{line}. {tr.gettext('Reason: {reason}').format(reason=quoted)}"
+    reason = tr.gettext("Reason: {reason}").format(reason=quoted)
+    return f"{line}. {reason}"
 
 
 def _revisions(digest: Digest, tr: Translator) -> str:
@@ -197,9 +200,11 @@ def _rates(digest: Digest, tr: Translator) -> str:
 
 
 def _needs(digest: Digest, tr: Translator) -> str:
-    title = f"<b>{tr.gettext('Needs in supplies and consumables')}</b>"
+    needs_title = tr.gettext("Needs in supplies and consumables")
+    title = f"<b>{needs_title}</b>"
     if not digest.needs:
-        return f"{title}\n{tr.gettext('No needs reported this week.')}"
+        none = tr.gettext("No needs reported this week.")
+        return f"{title}\n{none}"
     try:
         question = digest.region.questionnaire.question("needs")
     except KeyError:  # pragma: no cover - needs come from that question
