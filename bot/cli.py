@@ -59,6 +59,36 @@ def build_parser() -> argparse.ArgumentParser:
     remove = admin_sub.add_parser("remove", help="take administrator rights away")
     remove.add_argument("user_id", type=int)
     admin_sub.add_parser("list", help="list administrators")
+
+    demo = sub.add_parser(
+        "demo-data", help="load the real weekly figures (2020-2021) as confirmed reports"
+    )
+    demo.add_argument("--region", default=None, metavar="KEY", help="default: the first region")
+    demo.add_argument(
+        "--csv",
+        default=None,
+        metavar="FILE",
+        help="iso3,iso_week,new_cases,new_deaths rows (default: the shipped Central Asia file)",
+    )
+
+    digest = sub.add_parser("digest", help="write a week's digest (HTML, charts, PDF) to DIR")
+    digest.add_argument("--region", default=None, metavar="KEY", help="default: the first region")
+    digest.add_argument("--week", required=True, metavar="YYYY-Www", help="e.g. 2020-W30")
+    digest.add_argument("--out", required=True, metavar="DIR")
+    digest.add_argument(
+        "--lang",
+        action="append",
+        default=None,
+        metavar="LANG",
+        help="language(s) to write (default: every configured language)",
+    )
+
+    export = sub.add_parser("export", help="write every confirmed report of a range of weeks")
+    export.add_argument("--from", dest="first", required=True, metavar="YYYY-Www")
+    export.add_argument("--to", dest="last", required=True, metavar="YYYY-Www")
+    export.add_argument("--format", choices=("csv", "xlsx", "dhis2"), default="csv")
+    export.add_argument("--region", default=None, metavar="KEY", help="default: every region")
+    export.add_argument("--out", required=True, metavar="FILE")
     return parser
 
 
@@ -95,6 +125,138 @@ def main(argv: Sequence[str] | None = None) -> None:
         _with_database(config, _admin(config, args.admin_command, getattr(args, "user_id", None)))
     elif args.command == "run":
         _run(args)
+    elif args.command == "demo-data":
+        config = _load_config(args.config)
+        _with_database(config, _demo_data(config, _region_key(config, args.region), args.csv))
+    elif args.command == "digest":
+        config = _load_config(args.config)
+        week = _week(args.week, "--week")
+        region_key = _region_key(config, args.region)
+        languages = args.lang or list(config.languages)
+        for lang in languages:
+            if lang not in config.languages:
+                _fail(f"--lang {lang}: not one of {', '.join(config.languages)}", EXIT_USAGE)
+        from bot.core.i18n import use_languages
+
+        use_languages(config.languages, config.default_language)
+        digest = _with_database(config, _build_digest(config, region_key, week))
+        _write_digest(digest, Path(args.out), languages)
+    elif args.command == "export":
+        config = _load_config(args.config)
+        first, last = _week(args.first, "--from"), _week(args.last, "--to")
+        if last < first:
+            _fail(f"--to {last} is before --from {first}", EXIT_USAGE)
+        if args.region is not None:
+            _region_key(config, args.region)
+        data = _with_database(config, _export(config, first, last, args.format, args.region))
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+        print(f"{out}: {len(data):,} bytes")
+
+
+def _region_key(config: Config, key: str | None) -> str:
+    if key is None:
+        return config.regions[0].key
+    if not any(r.key == key for r in config.regions):
+        known = ", ".join(r.key for r in config.regions)
+        _fail(f"--region {key}: no such region (configured: {known})", EXIT_USAGE)
+    return key
+
+
+def _week(text: str, option: str) -> Any:
+    from bot.core.week import Week
+
+    try:
+        return Week.parse(text)
+    except ValueError as err:
+        _fail(f"{option} {text}: {err}", EXIT_USAGE)
+
+
+async def _demo_data(config: Config, region_key: str, csv_path: str | None) -> None:
+    from bot.core.clock import SystemClock
+    from bot.digest import demo
+    from bot.wiring.app import open_services
+
+    path = Path(csv_path) if csv_path else demo.default_csv()
+    try:
+        rows = demo.read_csv(path)
+    except (OSError, KeyError, ValueError) as err:
+        _fail(f"{path}: cannot read the figures: {err}", EXIT_USAGE)
+    svc = await open_services(config, SystemClock())
+    try:
+        loaded = await demo.load(svc.db, config, config.region(region_key), rows)
+    finally:
+        await svc.db.close()
+    print(
+        f"{config.database}: {loaded.reports} reports and {loaded.revisions} revisions loaded "
+        f"for {region_key}, {loaded.skipped} already there"
+    )
+
+
+async def _build_digest(config: Config, region_key: str, week: Any) -> Any:
+    from bot.core.clock import SystemClock
+    from bot.digest import content
+    from bot.wiring.app import open_services
+
+    svc = await open_services(config, SystemClock())
+    try:
+        return await content.build(svc.db, config.region(region_key), week)
+    finally:
+        await svc.db.close()
+
+
+def _write_digest(digest: Any, out: Path, languages: list[str]) -> None:
+    """The messages as HTML files, and the charts and PDF bulletins where this build has them
+    (``bot.digest.charts.render_all``, ``bot.digest.pdf.bulletin``)."""
+    import importlib.util
+
+    from bot.core.i18n import translator
+    from bot.digest import texts
+
+    region_key, week = digest.region.key, digest.week
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    have_charts = importlib.util.find_spec("bot.digest.charts") is not None
+    have_pdf = importlib.util.find_spec("bot.digest.pdf") is not None
+    for lang in languages:
+        for i, message in enumerate(texts.messages(digest, translator(lang)), start=1):
+            path = out / f"digest_{region_key}_{week}_{lang}_{i}.html"
+            path.write_text(message + "\n", encoding="utf-8")
+            written.append(path)
+        charts: list[tuple[str, bytes]] = []
+        if have_charts:
+            from bot.digest import charts as charts_module  # type: ignore[attr-defined, unused-ignore]
+
+            charts = charts_module.render_all(digest, lang)
+            for name, data in charts:
+                path = out / name
+                path.write_bytes(data)
+                written.append(path)
+        if have_pdf:
+            from bot.digest import pdf  # type: ignore[attr-defined, unused-ignore]
+
+            path = out / f"bulletin_{region_key}_{week}_{lang}.pdf"
+            path.write_bytes(pdf.bulletin(digest, charts, lang))
+            written.append(path)
+    for path in written:
+        print(path)
+    if not have_charts or not have_pdf:
+        print("note: charts and PDF are not in this build (bot/digest/charts.py, pdf.py)")
+
+
+async def _export(config: Config, first: Any, last: Any, fmt: Any, region_key: str | None) -> bytes:
+    from bot.digest import exports
+    from storage.db import Database
+
+    db = await Database.open(config.database)
+    try:
+        data, _ = await exports.export(
+            db, config, first, last, fmt, [region_key] if region_key else None
+        )
+    finally:
+        await db.close()
+    return data
 
 
 def database_problem(path: Path, err: BaseException) -> str:

@@ -16,6 +16,7 @@ from handlers import (
     admin,
     chats,
     errors,
+    exports,
     fallback,
     followups,
     guidance,
@@ -62,6 +63,7 @@ def register_handlers(app: BotApplication) -> None:
             CommandHandler("status", secretariat.status, private),
             CommandHandler("remind", secretariat.remind, private),
             CommandHandler("clarify", secretariat.clarify, private),
+            CommandHandler("export", exports.export, private),
             CommandHandler("revise", followups.revise, private),
             CommandHandler("delegate", followups.delegate, private),
             CallbackQueryHandler(

@@ -51,6 +51,7 @@ ADMIN_COMMANDS = [
             "or /clarify KGZ W47 your question for an earlier week"
         ),
     ),
+    ("export", N_("every report as a file: /export 2020-W10 2020-W30 xlsx (or csv, dhis2)")),
 ]
 
 

@@ -33,8 +33,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
-from bot.config import bot, questionnaire, regions, topics
+from bot.config import bot, dhis2, questionnaire, regions, topics
 from bot.config.bot import ENV_DB, LANGUAGES
+from bot.config.dhis2 import Dhis2
 from bot.config.questionnaire import (
     CHECK_PLACEHOLDERS,
     LINE_RESERVE,
@@ -72,6 +73,7 @@ __all__ = [
     "ConfigError",
     "Country",
     "CountryStatus",
+    "Dhis2",
     "Option",
     "Question",
     "QuestionType",
@@ -98,6 +100,7 @@ SECTIONS: tuple[Section[Any], ...] = (
     questionnaire.SECTION,
     topics.SECTION,
     regions.SECTION,
+    dhis2.SECTION,
 )
 
 _T = TypeVar("_T")
@@ -122,6 +125,12 @@ class Config:
     def section(self, section: Section[_T]) -> _T:
         """A section's parsed value; KeyError if the section is not in :data:`SECTIONS`."""
         return cast(_T, self.sections[section.key])
+
+    @property
+    def dhis2(self) -> Dhis2:
+        """The DHIS2 mapping (empty when the file has none, or the config was built by hand)."""
+        found = self.sections.get(dhis2.SECTION.key)
+        return found if isinstance(found, Dhis2) else Dhis2()
 
     def region(self, key: str) -> Region:
         """The region with this key; KeyError if there is none."""

@@ -163,6 +163,11 @@ class Table:
     def get_list(self, key: str, default: Any = REQUIRED) -> Any:
         return self._get(key, default, "an array", lambda v: isinstance(v, list))
 
+    def get_mapping(self, key: str) -> Mapping[str, Any]:
+        """A table whose keys are data (ids, codes), not settings: absent reads as empty."""
+        value: Mapping[str, Any] = self._get(key, {}, "a table", lambda v: isinstance(v, Mapping))
+        return value
+
     def get_table(self, key: str, allowed: Sequence[str]) -> Table:
         """A sub-table; an absent one reads as empty, so all its keys take their defaults."""
         value = self._get(key, {}, "a table", lambda v: isinstance(v, Mapping))

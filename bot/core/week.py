@@ -75,3 +75,28 @@ class Week:
         if not isinstance(weeks, int):
             return NotImplemented
         return self + -weeks
+
+    def shift(self, weeks: int) -> Week:
+        """``self + weeks``, spelt out where a window is built (``week.shift(-11)``)."""
+        return self + weeks
+
+    def next(self) -> Week:
+        return self + 1
+
+    def previous(self) -> Week:
+        return self - 1
+
+    @property
+    def dhis2(self) -> str:
+        """DHIS2's weekly period id, ``2020W30``."""
+        return f"{self.year}W{self.number}"
+
+
+def weeks_between(first: Week, last: Week) -> list[Week]:
+    """Every week from ``first`` to ``last``, both included (empty if last is before first)."""
+    out: list[Week] = []
+    week = first
+    while week <= last:
+        out.append(week)
+        week = week.next()
+    return out

@@ -56,12 +56,13 @@ def shipped_data(extra: str = "") -> dict[str, object]:
 
 
 def test_every_section_is_listed_once_in_reading_order_from_its_own_module() -> None:
-    assert [s.key for s in SECTIONS] == ["bot", "questionnaire", "topics", "regions"]
+    assert [s.key for s in SECTIONS] == ["bot", "questionnaire", "topics", "regions", "dhis2"]
     assert [s.parse.__module__ for s in SECTIONS] == [
         "bot.config.bot",
         "bot.config.questionnaire",
         "bot.config.topics",
         "bot.config.regions",
+        "bot.config.dhis2",
     ]
 
 
@@ -88,7 +89,10 @@ def test_a_new_section_is_read_once_listed() -> None:
 def test_a_section_not_listed_is_an_unknown_key() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(shipped_data('\n[meetings]\nweekday = "Fri"\n'), env={})
-    assert str(info.value) == "meetings: unknown key (known: bot, questionnaire, topics, regions)"
+    assert (
+        str(info.value)
+        == "meetings: unknown key (known: bot, questionnaire, topics, regions, dhis2)"
+    )
 
 
 def test_a_new_sections_typos_get_the_readers_one_line_errors() -> None:
