@@ -1,0 +1,1 @@
+"""The weekly regional digest: its content, charts, PDF bulletin and exports."""
