@@ -84,7 +84,7 @@ STYLE: dict[RcKeyType, Any] = {
     "grid.linewidth": 0.8,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "svg.fonttype": "none",
+    "text.parse_math": False,  # a name or label with two "$" is text, not TeX
 }
 
 _TITLES = {

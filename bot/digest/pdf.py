@@ -45,7 +45,11 @@ ACCENT = "#0072B2"
 STRIPE = "#eef3f8"
 QUOTE_BAR = "#b0b0b0"
 #: TrueType (Type 42) subsets with a Unicode map: the text stays searchable and copyable.
-PDF_STYLE: dict[RcKeyType, Any] = {"pdf.fonttype": 42, "font.family": FONT}
+PDF_STYLE: dict[RcKeyType, Any] = {
+    "pdf.fonttype": 42,
+    "font.family": FONT,
+    "text.parse_math": False,
+}
 
 _NUMERIC = re.compile(r"^[\s\d\u00a0\u202f,.+\-−–—%()]*$")
 
@@ -257,7 +261,8 @@ def _charts(charts: list[tuple[str, bytes]], height: float) -> list[_Item]:
 
             gap = 12.0
             for i, (_name, png) in enumerate(pair):
-                image = imread(BytesIO(png), format="png")
+                # opaque charts: without the alpha channel the PDF holds no soft mask
+                image = imread(BytesIO(png), format="png")[..., :3]
                 ratio = image.shape[1] / image.shape[0]
                 h = min(height, (TEXT_W - gap) / 2 / ratio)
                 w = h * ratio

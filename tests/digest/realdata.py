@@ -145,14 +145,14 @@ def bulletin(lang: str, charts: list[tuple[str, bytes]], week: str = "2020-W30")
     for country in reg.countries:
         (_, c0), (_, c1) = cases[country.iso3]
         (_, d0), (_, d1) = deaths[country.iso3]
-        assert None not in (c0, c1, d0, d1)
+        assert c0 is not None and c1 is not None and d0 is not None and d1 is not None
         rows.append(
             [
                 country.name(lang),
                 format_decimal(c1, locale=lang),
-                _signed(int(c1 or 0) - int(c0 or 0), lang),
+                _signed(c1 - c0, lang),
                 format_decimal(d1, locale=lang),
-                _signed(int(d1 or 0) - int(d0 or 0), lang),
+                _signed(d1 - d0, lang),
             ]
         )
     text = _TEXT[lang]

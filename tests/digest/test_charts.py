@@ -34,6 +34,7 @@ from tests.digest.realdata import ROOT, chart_request, without
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
     from matplotlib.text import Text
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -155,8 +156,7 @@ def test_a_missing_week_is_drawn_as_missing_not_as_zero() -> None:
     weeks = iso_weeks(request.cases)
     at = weeks.index("2020-W25")
     fig = drawn(missing)
-    (line,) = fig.findobj(lambda a: a.get_gid() == "line-KGZ")
-    ydata = list(line.get_ydata())  # type: ignore[attr-defined]
+    ydata = ys(line_of(fig, "line-KGZ"))
     assert ydata[at] != ydata[at]  # NaN: a gap in the line, not a point at 0
     assert ydata[at - 1] == ydata[at - 1] and ydata[at + 1] == ydata[at + 1]
     gids = {a.get_gid() for a in fig.findobj() if a.get_gid()}
@@ -164,8 +164,7 @@ def test_a_missing_week_is_drawn_as_missing_not_as_zero() -> None:
     assert "not reported (missing, not zero)" in legend_texts(fig)
 
     fig = drawn(zero)
-    (line,) = fig.findobj(lambda a: a.get_gid() == "line-KGZ")
-    assert list(line.get_ydata())[at] == 0  # type: ignore[attr-defined]
+    assert ys(line_of(fig, "line-KGZ"))[at] == 0
     assert not any(str(g).startswith("missing-") for g in {a.get_gid() for a in fig.findobj()})
     assert "not reported (missing, not zero)" not in legend_texts(fig)
 
@@ -197,11 +196,27 @@ def drawn_texts(fig: Figure) -> list[Text]:
                 inside = min(low, high) - 1e-9 <= tick.get_loc() <= max(low, high) + 1e-9
                 if inside and tick.label1.get_visible() and tick.label1.get_text().strip():
                     shown.append(tick.label1)
-    for artist in fig.findobj(Text):
-        if isinstance(artist, Text) and id(artist) not in ticks:
-            if artist.get_visible() and artist.get_text().strip():
-                shown.append(artist)
+    shown += [
+        artist
+        for artist in fig.findobj(Text)
+        if isinstance(artist, Text) and id(artist) not in ticks
+        if artist.get_visible() and artist.get_text().strip()
+    ]
     return shown
+
+
+def line_of(fig: Figure, gid: str) -> Line2D:
+    from matplotlib.lines import Line2D
+
+    (line,) = [a for a in fig.findobj(Line2D) if a.get_gid() == gid]
+    assert isinstance(line, Line2D)
+    return line
+
+
+def ys(line: Line2D) -> list[float]:
+    import numpy as np
+
+    return [float(v) for v in np.asarray(line.get_ydata(), dtype=float)]
 
 
 def legend_texts(fig: Figure) -> list[str]:
@@ -256,8 +271,8 @@ def test_each_country_keeps_its_colour_and_marker_in_both_charts() -> None:
     for fig in (cases, deaths):
         style = {}
         for iso3 in request.names:
-            (line,) = fig.findobj(lambda a, iso3=iso3: a.get_gid() == f"line-{iso3}")
-            style[iso3] = (line.get_color(), line.get_marker())  # type: ignore[attr-defined]
+            line = line_of(fig, f"line-{iso3}")
+            style[iso3] = (str(line.get_color()), str(line.get_marker()))
         styles.append(style)
     assert styles[0] == styles[1]
     assert len(set(styles[0].values())) == 8  # eight distinct colour + marker pairs
