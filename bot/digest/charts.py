@@ -147,7 +147,7 @@ def draw_trend(request: ChartRequest, metric: Metric) -> Figure:
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
-    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     tr = Translator(request.locale)
     series = request.cases if metric == "cases" else request.deaths
@@ -169,6 +169,7 @@ def draw_trend(request: ChartRequest, metric: Metric) -> Figure:
     handles: list[Line2D | Patch] = []
     labels: list[str] = []
     missing_at: dict[int, list[int]] = {}  # week index -> positions of the countries missing it
+    lowest = min((v for points in series.values() for _, v in points if v is not None), default=0)
     for position, (iso3, name) in enumerate(request.names.items()):
         colour = PALETTE[position % len(PALETTE)]
         marker = MARKERS[position % len(MARKERS)]
@@ -192,6 +193,17 @@ def draw_trend(request: ChartRequest, metric: Metric) -> Figure:
         handles.append(line)
         labels.append(name)
 
+    # a tick label is formatted on every layout pass and draw: babel once per value
+    labels_seen: dict[float, str] = {}
+
+    def number(value: float, _pos: int | None = None) -> str:
+        if value not in labels_seen:
+            labels_seen[value] = tr.number(_tidy(value))
+        return labels_seen[value]
+
+    step = max(1, math.ceil(len(weeks) / 12))
+    ticks = list(range(0, len(weeks), step))
+    tick_labels = [tr.number(int(weeks[i].split("-W")[1])) for i in ticks]
     for ax in (absolute, relative):
         for index, positions in sorted(missing_at.items()):
             ax.axvspan(
@@ -221,16 +233,11 @@ def draw_trend(request: ChartRequest, metric: Metric) -> Figure:
                     gid=f"missing-{iso3}-{weeks[index]}",
                     clip_on=False,
                 )
-        ax.set_ylim(bottom=0)
+        if lowest >= 0:  # a negative value (an uncorrected reclassification) stays visible
+            ax.set_ylim(bottom=0)
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=3))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: tr.number(_tidy(v))))
-        step = max(1, math.ceil(len(weeks) / 12))
-        ticks = list(range(0, len(weeks), step))
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_major_formatter(
-            FuncFormatter(lambda v, _pos: tr.number(int(weeks[int(v)].split("-W")[1])))
-        )
-        ax.tick_params(axis="x", labelbottom=True)
+        ax.yaxis.set_major_formatter(FuncFormatter(number))
+        ax.set_xticks(ticks, labels=tick_labels)
         ax.set_xlim(-0.6, len(weeks) - 0.4)
         ax.set_axisbelow(True)
 

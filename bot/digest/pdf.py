@@ -257,12 +257,15 @@ def _charts(charts: list[tuple[str, bytes]], height: float) -> list[_Item]:
         def draw(fig: Figure, top: float, pair: list[tuple[str, bytes]] = pair) -> None:
             from io import BytesIO
 
-            from matplotlib.image import imread
+            import numpy as np
+            from PIL import Image  # matplotlib's own dependency
 
             gap = 12.0
             for i, (_name, png) in enumerate(pair):
-                # opaque charts: without the alpha channel the PDF holds no soft mask
-                image = imread(BytesIO(png), format="png")[..., :3]
+                # 8-bit RGB: a quarter of matplotlib's float RGBA in memory, and opaque
+                # charts need no soft mask in the PDF
+                with Image.open(BytesIO(png)) as decoded:
+                    image = np.asarray(decoded.convert("RGB"))
                 ratio = image.shape[1] / image.shape[0]
                 h = min(height, (TEXT_W - gap) / 2 / ratio)
                 w = h * ratio
