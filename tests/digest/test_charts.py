@@ -238,7 +238,7 @@ def test_no_label_overlaps_another_or_leaves_the_image(lang: str, weeks: int) ->
         fig = drawn(request, metric)
         renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
         boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in drawn_texts(fig)]
-        assert len(boxes) > 40  # titles, 2 x (ticks + labels), 8 names and the note
+        assert len(boxes) >= 30  # 3 titles, 3 axis labels, ticks, 8 names (and the note)
         page = fig.bbox
         for text, box in boxes:
             assert page.x0 <= box.x0 and box.x1 <= page.x1, f"{text!r} leaves the image"
