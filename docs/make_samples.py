@@ -4,8 +4,9 @@
 ``digest-2020-W30-{lang}-cases.png``, ``digest-2020-W30-{lang}-deaths.png`` (the charts as
 the group gets them) and ``digest-2020-W30-{lang}-pdf-page1.png`` (the bulletin's first page,
 drawn by Agg with the PDF's very layout: no PDF rasterizer is needed); with ``--pdf`` also
-the bulletins themselves, ``digest-2020-W30-{lang}.pdf`` (~380 KB each, not committed). The figures are the real weekly numbers
-(``tests/digest/realdata.py``); the needs and quotes are plausible examples.
+the bulletins themselves, ``digest-2020-W30-{lang}.pdf`` (~380 KB each, not committed).
+The figures are the real weekly numbers (``tests/digest/realdata.py``); the needs and
+quotes are plausible examples.
 
 Drawn in this process with the same functions the worker runs. Until the branch's new
 strings are merged into ``locales/`` (the ``i18n-*.json`` files at the repository root),

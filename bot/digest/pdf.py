@@ -402,7 +402,10 @@ def page_png(bulletin: Bulletin, page: int = 0, dpi: int = 110) -> bytes:
 
     matplotlib.use("Agg")
     buffer = BytesIO()
-    with matplotlib.rc_context(PDF_STYLE):
+    # unhinted glyphs: the widths the layout measured and the PDF uses (hinting at a low
+    # resolution widens text by ~4%, which would push wrapped lines over the margin)
+    unhinted: dict[RcKeyType, Any] = {"text.hinting": "no_hinting"}
+    with matplotlib.rc_context({**PDF_STYLE, **unhinted}):
         fig = draw_pages(bulletin)[page]
         FigureCanvasAgg(fig)
         fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
