@@ -15,6 +15,7 @@ from bot.wiring.context import BotApplication
 from handlers import (
     admin,
     chats,
+    digest,
     errors,
     exports,
     fallback,
@@ -64,6 +65,7 @@ def register_handlers(app: BotApplication) -> None:
             CommandHandler("remind", secretariat.remind, private),
             CommandHandler("clarify", secretariat.clarify, private),
             CommandHandler("export", exports.export, private),
+            CommandHandler("digest", digest.digest, private),
             CommandHandler("revise", followups.revise, private),
             CommandHandler("delegate", followups.delegate, private),
             CallbackQueryHandler(

@@ -52,6 +52,7 @@ ADMIN_COMMANDS = [
         ),
     ),
     ("export", N_("every report as a file: /export 2020-W10 2020-W30 xlsx (or csv, dhis2)")),
+    ("digest", N_("preview the weekly digest: /digest or /digest 30; post it: /digest post")),
 ]
 
 

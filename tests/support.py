@@ -165,8 +165,10 @@ async def make_nfp(
 
 async def deliver(env: BotEnv) -> None:
     """Run the cycle now and wait until the outbox has sent everything due."""
+    from bot.digest import post
     from bot.reporting.schedule import tick
 
     await tick(env.svc)
+    await post.due(env.svc)  # as the cycle's job does (bot.wiring.app)
     await env.outbox.drain(timeout=20)
     await env.sandbox.settle()

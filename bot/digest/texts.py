@@ -63,19 +63,24 @@ def messages(digest: Digest, tr: Translator, limit: int = MESSAGE_LIMIT) -> list
     return split_html(text(digest, tr), limit)
 
 
+def sections(digest: Digest, tr: Translator) -> dict[str, str]:
+    """Each section as HTML by name, in the order the digest shows them ("" when empty):
+    the messages join them, the PDF bulletin takes them one by one."""
+    return {
+        "header": _header(digest, tr),
+        "completeness": _completeness(digest, tr),
+        "figures": _figures(digest, tr),
+        "revisions": _revisions(digest, tr),
+        "rates": _rates(digest, tr),
+        "needs": _needs(digest, tr),
+        "training": _quoted(digest, tr, tr.gettext("Training topics wanted"), digest.training),
+        "developments": _quoted(digest, tr, tr.gettext("Key developments"), digest.developments),
+    }
+
+
 def text(digest: Digest, tr: Translator) -> str:
     """The whole digest as one HTML text (sections apart by blank lines)."""
-    sections = [
-        _header(digest, tr),
-        _completeness(digest, tr),
-        _figures(digest, tr),
-        _revisions(digest, tr),
-        _rates(digest, tr),
-        _needs(digest, tr),
-        _quoted(digest, tr, tr.gettext("Training topics wanted"), digest.training),
-        _quoted(digest, tr, tr.gettext("Key developments"), digest.developments),
-    ]
-    return "\n\n".join(s for s in sections if s)
+    return "\n\n".join(s for s in sections(digest, tr).values() if s)
 
 
 def _header(digest: Digest, tr: Translator) -> str:

@@ -220,4 +220,16 @@ def job_times(svc: Services, now: datetime) -> list[tuple[str, time, int]]:
                         _ptb_day(local.weekday()),
                     )
                 )
+        # the digest (bot.digest.post.due runs with every tick): at its minute, not up to a
+        # catch-up interval later
+        first = region.countries[0]
+        digest = cycle.cycle_for(region, first, cycle.current_week(region, first, now)).digest
+        local = digest.astimezone(region.tz)
+        jobs.append(
+            (
+                f"{region.key}:digest",
+                local.time().replace(tzinfo=region.tz),
+                _ptb_day(local.weekday()),
+            )
+        )
     return jobs

@@ -171,6 +171,17 @@ async def start_background(app: BotApplication, svc: Services) -> None:
     app.bot_data["outbox"] = (sender, outbox_bot)
     schedule_jobs(app, svc)
     await tick(svc)  # catch up on whatever fell due while the bot was stopped
+    await _digests_due(svc)
+
+
+async def _digests_due(svc: Services) -> None:
+    """Post the digests whose time has come (or came while the bot was down)."""
+    from bot.digest import post
+
+    try:
+        await post.due(svc)
+    except Exception:  # nothing was marked posted: the next tick tries again
+        log.exception("posting a due digest failed; the next tick tries again")
 
 
 def schedule_jobs(app: BotApplication, svc: Services) -> None:
@@ -188,6 +199,7 @@ def schedule_jobs(app: BotApplication, svc: Services) -> None:
 
     async def run_tick(_context: object) -> None:
         await tick(svc)
+        await _digests_due(svc)
 
     for name, at, day in job_times(svc, svc.clock.now()):
         jq.run_daily(run_tick, at, days=(day,), name=name)

@@ -1,8 +1,8 @@
 """The real weekly figures of the eight Central Asian countries, as chart and PDF input.
 
-Read from the project's copy (``data/central_asia_weekly.csv``, added with the demo data)
-when it exists, else from the shared data folder it is copied from; its source is named in
-that folder's SOURCE.md (JHU CSSE via ``datasets/covid-19``; WHO for Turkmenistan).
+Read from the project's copy (``bot/digest/data/central_asia_weekly.csv``, package data of the
+demo data); its source is named in ``bot/digest/data/SOURCE.md`` (JHU CSSE via
+``datasets/covid-19``; WHO for Turkmenistan).
 Shared by the chart and PDF tests, ``docs/make_samples.py`` and ``bench/digest_render.py``.
 """
 
@@ -16,17 +16,11 @@ from bot.config import Region, load_config
 from bot.digest.render_types import Bulletin, ChartRequest, Series, Table
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-CANDIDATES = (
-    ROOT / "data" / "central_asia_weekly.csv",
-    Path("/work/shared/data/central_asia_weekly.csv"),
-)
+CSV = ROOT / "bot" / "digest" / "data" / "central_asia_weekly.csv"
 
 
 def csv_path() -> Path:
-    for path in CANDIDATES:
-        if path.exists():
-            return path
-    raise FileNotFoundError(f"none of {[str(p) for p in CANDIDATES]}")
+    return CSV
 
 
 def region() -> Region:
