@@ -18,7 +18,8 @@ plain function ``fn(conn, *args)`` against the ``sqlite3.Connection`` there, and
 modules compose their synchronous helpers into such functions (e.g.
 :func:`storage.reports.load_step`). A transaction's ``BEGIN IMMEDIATE`` (and the claim of
 the update being processed) goes in the same call as its first statement, and
-:meth:`Database.write` runs a whole one-step transaction, ``COMMIT`` included, in one call.
+:meth:`Tx.finish` runs the last one with the ``COMMIT``: :meth:`Database.write` is a whole
+one-step transaction in one call.
 :func:`count_round_trips` counts the calls (tests hold the hot path to its number).
 
 The rule of the write lock: **nothing but SQL is awaited inside a write transaction.** The
@@ -350,7 +351,7 @@ class Database(_Reads):
         """A whole write transaction of one step: ``BEGIN``, the update's claim, ``fn``
         and ``COMMIT`` in one round trip (rolled back there if ``fn`` raises)."""
         async with self.transaction() as tx:
-            return await tx._call(lambda c: fn(c, *args, **kwargs), fn, commit=True)
+            return await tx.finish(fn, *args, **kwargs)
 
     async def close(self) -> None:
         """Close both connections, the second even when closing the first fails."""
@@ -401,9 +402,12 @@ class Database(_Reads):
         try:
             tx._arm()
             yield tx
-            if not tx._committed and (tx._attempted or claim):
+            if tx._committed:
+                tx._check()  # nothing awaited between the finishing call and here either
+            elif tx._attempted or claim:
                 # with the BEGIN and the claim if they are still pending
                 await tx._call(_nothing, "COMMIT", commit=True)
+            tx._disarm()
         except BaseException as err:
             tx._disarm()
             if tx._attempted and not tx._committed:
@@ -579,6 +583,13 @@ class Tx(_Reads):
         """Run ``fn(conn, *args, **kwargs)`` in this transaction on the database thread."""
         return await self._call(lambda c: fn(c, *args, **kwargs), fn)
 
+    async def finish(
+        self, fn: Callable[Concatenate[Conn, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """The transaction's last call: ``fn`` and ``COMMIT`` in one round trip (rolled back
+        there if ``fn`` raises). Nothing more may be run in it."""
+        return await self._call(lambda c: fn(c, *args, **kwargs), fn, commit=True)
+
     async def _call(
         self, fn: Callable[[Conn], T], named: object = None, *, commit: bool = False
     ) -> T:
@@ -620,10 +631,8 @@ class Tx(_Reads):
             raise
         if begin and claim is not None:
             claim.state = "claimed"
-        if commit:
-            self._committed = True
-        else:
-            self._arm()
+        self._committed = commit
+        self._arm()  # the lock is held until the transaction's end, committed or not
         return result
 
     async def execute(self, sql: str, params: Params = ()) -> int:

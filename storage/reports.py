@@ -444,11 +444,15 @@ async def apply_answers(
     step_after: Callable[[dict[str, Any]], str],
     week_before: WeekBefore,
     message_id: int | None = None,
+    *,
+    last: bool = False,
 ) -> Step:
     """Store answers, move the session to ``step_after(all answers)`` (a new nonce) and load
     the step it is then at, in one round trip. ``step_after`` is the domain's rule, a plain
-    function of the answers run on the database thread."""
-    return await tx.call(
+    function of the answers run on the database thread. ``last``: the transaction's last
+    call, committed in the same round trip (:meth:`Tx.finish`)."""
+    run = tx.finish if last else tx.call
+    return await run(
         _apply_answers, now, tg_id, report_id, values, mode, step_after, week_before, message_id
     )
 
@@ -480,9 +484,13 @@ async def move(
     mode: str,
     week_before: WeekBefore,
     data: dict[str, Any] | None = None,
+    *,
+    last: bool = False,
 ) -> Step:
-    """:func:`set_session` and :func:`load_step` in one round trip."""
-    return await tx.call(_move, now, tg_id, report_id, step, mode, week_before, data)
+    """:func:`set_session` and :func:`load_step` in one round trip (``last``: and the
+    transaction's COMMIT, see :func:`apply_answers`)."""
+    run = tx.finish if last else tx.call
+    return await run(_move, now, tg_id, report_id, step, mode, week_before, data)
 
 
 def _move(

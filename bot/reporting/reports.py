@@ -257,7 +257,8 @@ async def _answer(
     mode: str | None = None,
 ) -> Step:
     """Store answers and move on (the next unanswered question when filling in, else back to
-    the review); the step then reached, loaded in the same round trip."""
+    the review); the step then reached, loaded and committed in the same round trip: the
+    step's last SQL (its screen is built from what this returns)."""
     _, q = questionnaire_for(svc, report.iso3)
     mode = mode or session.mode
 
@@ -265,7 +266,16 @@ async def _answer(
         return _next_step(q, answers) if mode == "fill" else REVIEW
 
     return await store.apply_answers(
-        tx, now, session.tg_id, report.id, values, mode, step_after, _week_before, message_id
+        tx,
+        now,
+        session.tg_id,
+        report.id,
+        values,
+        mode,
+        step_after,
+        _week_before,
+        message_id,
+        last=True,
     )
 
 
@@ -643,14 +653,18 @@ async def _apply(
             check_option(question, arg),
         )
         data = {"selection": selection}
-        after = await store.move(tx, now, tg_id, report.id, step, mode, _week_before, data)
+        after = await store.move(
+            tx, now, tg_id, report.id, step, mode, _week_before, data, last=True
+        )
         return await _screen(tx, svc, tg_id, after, hint="toggled")
     if action == "d" and question is not None and question.type == "multi":
         selection = session.data.get("selection") or _stored_selection(state, step)
         if needs_other_text(question, selection):
             data = {"selection": selection}
             other = OTHER + step
-            after = await store.move(tx, now, tg_id, report.id, other, mode, _week_before, data)
+            after = await store.move(
+                tx, now, tg_id, report.id, other, mode, _week_before, data, last=True
+            )
             return await _screen(tx, svc, tg_id, after)
         chosen = set(selection.get("selected", []))
         if not any(o.with_text and o.key in chosen for o in question.options):
@@ -669,22 +683,25 @@ async def _apply(
         return await _screen(tx, svc, tg_id, after)
     if action == "e" and step in (REVIEW, WARNINGS):
         q.question(arg)
-        after = await store.move(tx, now, tg_id, report.id, arg, "edit", _week_before)
+        after = await store.move(tx, now, tg_id, report.id, arg, "edit", _week_before, last=True)
         return await _screen(tx, svc, tg_id, after)
     if action == "back" and step not in (REVIEW, WARNINGS) and session.mode == "edit":
-        after = await store.move(tx, now, tg_id, report.id, REVIEW, "edit", _week_before)
+        after = await store.move(tx, now, tg_id, report.id, REVIEW, "edit", _week_before, last=True)
         return await _screen(tx, svc, tg_id, after)
     if action in ("ok", "ok!") and step in (REVIEW, WARNINGS):
         answers = state.answers
         if not is_complete(q, answers):
+            step = _next_step(q, answers)
             after = await store.move(
-                tx, now, tg_id, report.id, _next_step(q, answers), "fill", _week_before
+                tx, now, tg_id, report.id, step, "fill", _week_before, last=True
             )
             return await _screen(tx, svc, tg_id, after, error=AnswerError("incomplete"))
         last_week = state.last_week
         warnings = plausibility(q, answers, last_week)
         if warnings and not (action == "ok!" and step == WARNINGS):
-            after = await store.move(tx, now, tg_id, report.id, WARNINGS, mode, _week_before)
+            after = await store.move(
+                tx, now, tg_id, report.id, WARNINGS, mode, _week_before, last=True
+            )
             return await _screen(tx, svc, tg_id, after)
         return await _confirm(tx, svc, now, tg_id, report, region, answers, warnings)
     raise AnswerError("stale")
