@@ -386,7 +386,8 @@ class Step:
     The person's session; its report (None without one); the countries the person is an
     active NFP of; the report's working answers; last week's confirmed answers of the
     country (None if none); the message id of the screen waiting in the outbox once sent;
-    and, for a confirmed report, its revisions.
+    for a confirmed report, its revisions; and the language the person chose (None if
+    none), so that the reply to the step needs no read of its own.
     """
 
     session: Session | None
@@ -396,6 +397,7 @@ class Step:
     last_week: dict[str, Any] | None = None
     outbox_sent_id: int | None = None
     revisions: list[Revision] = field(default_factory=list)
+    language: str | None = None
 
 
 WeekBefore = Callable[[str], str]  # the week before a week (the domain's calendar)
@@ -417,9 +419,10 @@ def _load_step(c: Conn, tg_id: int, week_before: WeekBefore) -> Step:
             (tg_id,),
         )
     )
+    language = fetchval(c, "SELECT language FROM people WHERE tg_id = ?", (tg_id,))
     report = None if session is None or session.report_id is None else _get(c, session.report_id)
     if session is None or report is None:
-        return Step(session, countries=countries)
+        return Step(session, countries=countries, language=language)
     sent = None
     if session.shown_outbox_id is not None:
         sent = _outbox_message_id(c, session.shown_outbox_id)
@@ -431,6 +434,7 @@ def _load_step(c: Conn, tg_id: int, week_before: WeekBefore) -> Step:
         _confirmed_answers(c, report.iso3, week_before(report.week)),
         sent,
         followups.revisions_on(c, report.iso3, report.week) if report.confirmed else [],
+        language,
     )
 
 

@@ -86,6 +86,10 @@ class Screen:
     # the screen on display before this one: its buttons go once this one is shown
     shown_before: int | None = None
     shown_keyboard: bool = False
+    # the language the person chose (None: not chosen), loaded with the screen's data when
+    # ``language_loaded``: the reply then needs no read of its own to pick its translator
+    language: str | None = None
+    language_loaded: bool = False
 
 
 SESSION_SCREENS = frozenset({"question", "review", "warnings", "other_text"})
@@ -313,6 +317,8 @@ async def _screen(
         mode=session.mode,
         shown_before=session.shown_message_id,
         shown_keyboard=session.shown_keyboard,
+        language=state.language,
+        language_loaded=True,
         **extra,
     )
     step = session.step or REVIEW

@@ -1,8 +1,8 @@
 """The database thread: round trips of an answer, and the write lock's rule (storage.db).
 
-An answer through the real bot costs 4 calls to aiosqlite's thread: BEGIN + the update's
-claim + the step's reads; the answer stored, the session moved, the next step read and
-COMMIT; the reader's language (read connection); the screen recorded as shown (a whole
+An answer through the real bot costs 3 calls to aiosqlite's thread: BEGIN + the update's
+claim + the step's reads (the person's language among them); the answer stored, the
+session moved, the next step read and COMMIT; the screen recorded as shown (a whole
 transaction in one call). Measured on
 the code before the change (4befaaf, counting aiosqlite's ``Connection._execute``): 21.
 """
@@ -19,7 +19,7 @@ from sandbox import SimUser
 from storage.db import AwaitInTransaction, Database, count_round_trips, strict_transactions
 from tests.support import BotEnv, make_nfp, next_sent
 
-ANSWER_ROUND_TRIPS = 4  # was 21
+ANSWER_ROUND_TRIPS = 3  # was 21
 
 
 async def _trips_of(env: BotEnv, user: SimUser, act: str) -> tuple[int, str]:
@@ -41,7 +41,7 @@ async def _trips_of(env: BotEnv, user: SimUser, act: str) -> tuple[int, str]:
     return trips[first], reply.text
 
 
-async def test_an_answer_through_the_bot_is_four_round_trips(env: BotEnv) -> None:
+async def test_an_answer_through_the_bot_is_three_round_trips(env: BotEnv) -> None:
     user = await make_nfp(env, 801, "MNG")
     await env.say(user, "/report")
     await env.quiet(user)
