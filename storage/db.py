@@ -522,7 +522,8 @@ def _begin(conn: Conn, claim: UpdateMark | None, busy_timeout_ms: int | None) ->
             before = to_db(now - PROCESSED_KEEP)
             conn.execute("DELETE FROM processed_updates WHERE at < ?", (before,))
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # some failures (a full disk) have rolled back already
+            conn.execute("ROLLBACK")
         raise
 
 
