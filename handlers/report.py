@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.core.callbacks import OpenReport, PickCountry, ReportButton, TakeOver
-from bot.core.i18n import Translator
+from bot.core.i18n import Translator, pick_language, translator
 from bot.reporting import followups, reports
 from bot.reporting.reports import SESSION_SCREENS, NotAnNfp, Screen
 from bot.wiring.context import BotContext
@@ -38,7 +38,7 @@ async def show(
     the outbox, which delivers it later: the person is never left without their next
     question.
     """
-    tr = tr or await context.reader()
+    tr = tr or await screen_reader(update, context, screen)
     text, rows = render(screen, tr, context.svc.config)
     user = context.sender
     pieces = split_text(text)  # a screen longer than one message is several, buttons last
@@ -77,6 +77,15 @@ async def show(
             # the Application is stopping: PTB tracks create_task only while running, so
             # the stop would not wait for the edit and the shutdown could cut it off
             await removal
+
+
+async def screen_reader(update: Update, context: BotContext, screen: Screen) -> Translator:
+    """The reader's translator, from the language loaded with the screen when it was (no
+    read of the person)."""
+    user = update.effective_user
+    if screen.language_loaded and user is not None:
+        return translator(pick_language(screen.language, user.language_code))
+    return await context.reader()
 
 
 async def not_an_nfp(update: Update, context: BotContext) -> None:
@@ -160,7 +169,7 @@ async def button(update: Update, context: BotContext, data: ReportButton) -> Non
         data.action,
         data.arg,
     )
-    tr = await context.reader()
+    tr = await screen_reader(update, context, screen)
     if screen.kind == "not_nfp":
         text, _ = render(screen, tr, context.svc.config)
         await asyncio.gather(answer_query(update, text, alert=True), drop_keyboard(update))
