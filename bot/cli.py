@@ -185,7 +185,7 @@ def _region_key(config: Config, key: str | None) -> str:
 
 
 def _week(text: str, option: str) -> Any:
-    from bot.digest.week import Week
+    from bot.core.week import Week
 
     try:
         return Week.parse(text)
@@ -227,42 +227,41 @@ async def _build_digest(config: Config, region_key: str, week: Any) -> Any:
 
 
 def _write_digest(digest: Any, out: Path, languages: list[str]) -> None:
-    """The messages as HTML files, and the charts and PDF bulletins where this build has them
-    (``bot.digest.charts.render_all``, ``bot.digest.pdf.bulletin``)."""
-    import importlib.util
+    """The messages as HTML files, the charts (PNG) and the PDF bulletin, per language."""
+    import asyncio
 
     from bot.core.i18n import translator
-    from bot.digest import texts
+    from bot.digest import render, texts
+    from bot.digest.charts import render_charts
+    from bot.digest.pdf import render_pdfs
 
     region_key, week = digest.region.key, digest.week
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    have_charts = importlib.util.find_spec("bot.digest.charts") is not None
-    have_pdf = importlib.util.find_spec("bot.digest.pdf") is not None
-    for lang in languages:
+
+    async def draw() -> tuple[dict[str, list[tuple[str, bytes]]], list[bytes]]:
+        charts = {
+            lang: await render_charts(render.chart_request(digest, translator(lang)))
+            for lang in languages
+        }
+        bulletins = [render.bulletin(digest, translator(lang), charts[lang]) for lang in languages]
+        return charts, await render_pdfs(bulletins)
+
+    charts, pdfs = asyncio.run(draw())
+    for lang, pdf in zip(languages, pdfs, strict=True):
         for i, message in enumerate(texts.messages(digest, translator(lang)), start=1):
             path = out / f"digest_{region_key}_{week}_{lang}_{i}.html"
             path.write_text(message + "\n", encoding="utf-8")
             written.append(path)
-        charts: list[tuple[str, bytes]] = []
-        if have_charts:
-            from bot.digest import charts as charts_module  # type: ignore[attr-defined, unused-ignore]
-
-            charts = charts_module.render_all(digest, lang)
-            for name, data in charts:
-                path = out / name
-                path.write_bytes(data)
-                written.append(path)
-        if have_pdf:
-            from bot.digest import pdf  # type: ignore[attr-defined, unused-ignore]
-
-            path = out / f"bulletin_{region_key}_{week}_{lang}.pdf"
-            path.write_bytes(pdf.bulletin(digest, charts, lang))
+        for name, data in charts[lang]:
+            path = out / f"digest_{region_key}_{week}_{lang}_{name}"
+            path.write_bytes(data)
             written.append(path)
+        path = out / f"bulletin_{region_key}_{week}_{lang}.pdf"
+        path.write_bytes(pdf)
+        written.append(path)
     for path in written:
         print(path)
-    if not have_charts or not have_pdf:
-        print("note: charts and PDF are not in this build (bot/digest/charts.py, pdf.py)")
 
 
 async def _export(config: Config, first: Any, last: Any, fmt: Any, region_key: str | None) -> bytes:
@@ -271,7 +270,9 @@ async def _export(config: Config, first: Any, last: Any, fmt: Any, region_key: s
 
     db = await Database.open(config.database)
     try:
-        data, _ = await exports.export(db, config, first, last, fmt, region_key)
+        data, _ = await exports.export(
+            db, config, first, last, fmt, [region_key] if region_key else None
+        )
     finally:
         await db.close()
     return data
@@ -453,6 +454,7 @@ def _serve(config: Config, token: str, api_url: str | None, concurrency: int | N
     from telegram.error import InvalidToken, NetworkError
 
     from bot.wiring.app import DEFAULT_CONCURRENCY, Options, build_application
+    from storage.db import FTS5Unavailable
 
     # PTB logs a rejected token with a traceback; the one line below says it better
     logging.getLogger("telegram.ext").addFilter(
@@ -479,6 +481,8 @@ def _serve(config: Config, token: str, api_url: str | None, concurrency: int | N
         )
     except NetworkError as err:
         failure = f"cannot reach the Bot API at {api_url or 'api.telegram.org'}: {err}"
+    except FTS5Unavailable as err:
+        failure = str(err)
     except (sqlite3.Error, OSError) as err:
         failure = database_problem(Path(config.database), err)
     except (KeyboardInterrupt, SystemExit):

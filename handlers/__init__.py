@@ -12,7 +12,19 @@ from telegram.ext import (
 
 from bot.core import callbacks as cb
 from bot.wiring.context import BotApplication
-from handlers import admin, chats, errors, fallback, followups, onboarding, report, secretariat
+from handlers import (
+    admin,
+    chats,
+    digest,
+    errors,
+    exports,
+    fallback,
+    followups,
+    guidance,
+    onboarding,
+    report,
+    secretariat,
+)
 
 # Callback data is routed by its bot.core.callbacks class's pattern (pairwise disjoint) and parsed
 # with bounds by handlers.common.on_callback; a shape no class knows (forged, or from an old
@@ -52,6 +64,8 @@ def register_handlers(app: BotApplication) -> None:
             CommandHandler("status", secretariat.status, private),
             CommandHandler("remind", secretariat.remind, private),
             CommandHandler("clarify", secretariat.clarify, private),
+            CommandHandler("export", exports.export, private),
+            CommandHandler("digest", digest.digest, private),
             CommandHandler("revise", followups.revise, private),
             CommandHandler("delegate", followups.delegate, private),
             CallbackQueryHandler(
@@ -63,6 +77,16 @@ def register_handlers(app: BotApplication) -> None:
             CallbackQueryHandler(followups.delegate_until_chosen, cb.DelegateFor.pattern()),
             CallbackQueryHandler(chats.move_digest, cb.MoveDigest.pattern()),
             CallbackQueryHandler(chats.keep_digest, cb.KeepDigest.pattern()),
+            CommandHandler("guidance", guidance.guidance, private),
+            CommandHandler("subscribe", guidance.subscribe, private),
+            CommandHandler("unsubscribe", guidance.unsubscribe, private),
+            CommandHandler("addguidance", guidance.add_guidance, private),
+            CommandHandler("forget_me", guidance.forget_me, private),
+            MessageHandler(filters.Document.ALL & private, guidance.document),
+            *(
+                CallbackQueryHandler(handler, kind.pattern())
+                for kind, handler in guidance.BUTTONS.items()
+            ),
             # fallbacks last: within a group the first matching handler wins
             MessageHandler(filters.COMMAND & private, fallback.unknown_command),
             MessageHandler(filters.TEXT & private, report.text),

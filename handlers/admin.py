@@ -19,9 +19,7 @@ from handlers.common import (
     edit,
     keyboard,
     on_callback,
-    reader,
     reply,
-    sender_id,
 )
 
 KIND_ALIASES = {
@@ -46,10 +44,10 @@ def other_region_text(tr: Translator, country_name: str) -> str:
 async def outside_scope(update: Update, context: BotContext, tr: Translator, iso3: str) -> bool:
     """Tell an admin of other regions that this country is not theirs (True if so)."""
     svc = context.svc
-    scope = await people.admin_scope(svc, sender_id(update))
+    scope = await people.admin_scope(svc, context.user_id)
     if people.covers_country(svc, scope, iso3):
         return False
-    await people.log_refusal(svc, sender_id(update), "country", "other_region")
+    await people.log_refusal(svc, context.user_id, "country", "other_region")
     await reply(update, other_region_text(tr, svc.config.country(iso3)[1].name(tr.lang)))
     return True
 
@@ -57,11 +55,11 @@ async def outside_scope(update: Update, context: BotContext, tr: Translator, iso
 @admin_only("invite")
 async def invite(update: Update, context: BotContext) -> None:
     """``/invite ISO3 [alternate]``, or no argument to pick the country from buttons."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     svc = context.svc
     args = context.args or []
     if not args:
-        scope = await people.admin_scope(svc, sender_id(update))
+        scope = await people.admin_scope(svc, context.user_id)
         rows, row = [], []
         for region in svc.config.regions:
             if not scope.covers(region.key):
@@ -100,7 +98,7 @@ async def invite(update: Update, context: BotContext) -> None:
 @on_callback(InviteCountry)
 async def invite_country_chosen(update: Update, context: BotContext, data: InviteCountry) -> None:
     """``invc:ISO3`` button: ask main or alternate."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     iso3 = data.iso3
     _, country = context.svc.config.country(iso3)
     await answer_query(update)
@@ -124,7 +122,7 @@ async def invite_country_chosen(update: Update, context: BotContext, data: Invit
 @on_callback(InviteKind)
 async def invite_kind_chosen(update: Update, context: BotContext, data: InviteKind) -> None:
     """``inv:ISO3:kind`` button: create the invitation."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     await answer_query(update)
     await drop_keyboard(update)
     await _send_invite(update, context, tr, data.iso3, data.kind)
@@ -135,7 +133,7 @@ async def _send_invite(
 ) -> None:
     svc = context.svc
     try:
-        inv = await people.create_invite(svc, sender_id(update), iso3, kind)
+        inv = await people.create_invite(svc, context.user_id, iso3, kind)
     except KeyError:
         await reply(update, tr.gettext(STALE_BUTTON))
         return
@@ -163,11 +161,11 @@ async def _send_invite(
 
 @admin_only("nfps")
 async def nfps(update: Update, context: BotContext) -> None:
-    tr = await reader(update, context)
+    tr = await context.reader()
     svc = context.svc
-    assignments = await people.nfps(svc, sender_id(update))
-    pending = await people.pending_invites(svc, sender_id(update))
-    scope = await people.admin_scope(svc, sender_id(update))
+    assignments = await people.nfps(svc, context.user_id)
+    pending = await people.pending_invites(svc, context.user_id)
+    scope = await people.admin_scope(svc, context.user_id)
     lines: list[str] = []
     for region in svc.config.regions:
         if not scope.covers(region.key):
@@ -205,10 +203,10 @@ async def nfps(update: Update, context: BotContext) -> None:
 @admin_only("revoke")
 async def revoke(update: Update, context: BotContext) -> None:
     """List NFPs and unused invitations as buttons; a press asks for confirmation."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     svc = context.svc
-    assignments = await people.nfps(svc, sender_id(update))
-    pending = await people.pending_invites(svc, sender_id(update))
+    assignments = await people.nfps(svc, context.user_id)
+    pending = await people.pending_invites(svc, context.user_id)
     rows = [
         [
             (
@@ -239,7 +237,7 @@ async def revoke(update: Update, context: BotContext) -> None:
 @on_callback(RevokeAsk)
 async def revoke_chosen(update: Update, context: BotContext, data: RevokeAsk) -> None:
     """``rv:a:<id>`` / ``rv:i:<code>`` asks to confirm."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     await answer_query(update)
     await edit(
         update,
@@ -262,9 +260,9 @@ async def revoke_chosen(update: Update, context: BotContext, data: RevokeAsk) ->
 @on_callback(RevokeConfirm)
 async def revoke_confirmed(update: Update, context: BotContext, data: RevokeConfirm) -> None:
     """``rvy:a:<id>`` / ``rvy:i:<code>``: remove (only within the admin's regions)."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     svc = context.svc
-    admin_id = sender_id(update)
+    admin_id = context.user_id
     try:
         text = await _revoke(svc, tr, admin_id, data)
     except people.NotAllowed:
@@ -296,6 +294,6 @@ async def _revoke(svc: Services, tr: Translator, admin_id: int, data: RevokeConf
 @admin_only("revoke")
 @on_callback(RevokeCancel)
 async def revoke_cancelled(update: Update, context: BotContext, data: RevokeCancel) -> None:
-    tr = await reader(update, context)
+    tr = await context.reader()
     await answer_query(update)
     await edit(update, tr.gettext("Nothing was removed."))

@@ -12,7 +12,7 @@ from bot.core.i18n import Translator, translator
 from bot.people import groups
 from bot.people import roles as people
 from bot.wiring.context import BotContext
-from handlers.common import answer_query, keyboard, on_callback, sender_id
+from handlers.common import answer_query, keyboard, on_callback
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +107,7 @@ async def move_digest(update: Update, context: BotContext, data: cb.MoveDigest) 
     assert query is not None and query.message is not None
     region = context.svc.config.region(data.region)
     tr = translator(region.default_language)
-    moved = await groups.move_here(
-        context.svc, query.message.chat.id, data.region, sender_id(update)
-    )
+    moved = await groups.move_here(context.svc, query.message.chat.id, data.region, context.user_id)
     if moved is None:
         await answer_query(
             update,
@@ -129,7 +127,7 @@ async def keep_digest(update: Update, context: BotContext, data: cb.KeepDigest) 
     query = update.callback_query
     assert query is not None and query.message is not None
     tr = translator(context.svc.config.default_language)
-    if not await people.admin_scope(context.svc, sender_id(update)):
+    if not await people.admin_scope(context.svc, context.user_id):
         await answer_query(
             update, tr.gettext("Only an administrator of the secretariat can do this."), alert=True
         )

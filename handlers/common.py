@@ -25,9 +25,9 @@ from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.core.callbacks import BadCallback, Callback
-from bot.core.i18n import N_, Translator, pick_language, translator
+from bot.core.i18n import N_, Translator
 from bot.core.textlimits import MESSAGE_LIMIT, split_html
-from bot.people.roles import NotAllowed, UserInfo, get_person, require_admin
+from bot.people.roles import NotAllowed, UserInfo, require_admin
 from bot.wiring.context import BotContext
 
 log = logging.getLogger(__name__)
@@ -45,33 +45,6 @@ def user_info(user: User) -> UserInfo:
     )
 
 
-def sender(update: Update) -> User:
-    """Whoever sent the update (the person typing or pressing a button).
-
-    Every handler that asks is registered for private messages, commands or button presses,
-    and Telegram gives each of them a sender; an update without one reaching such a handler
-    is a wiring mistake, raised for the error handler to report rather than guessed around.
-    """
-    user = update.effective_user
-    if user is None:
-        raise RuntimeError(f"update {update.update_id} has no sender")
-    return user
-
-
-def sender_id(update: Update) -> int:
-    """The Telegram id of :func:`sender`."""
-    return sender(update).id
-
-
-async def reader(update: Update, context: BotContext) -> Translator:
-    """The translator for whoever sent the update: their chosen language, else their app's."""
-    user = update.effective_user
-    if user is None:
-        return translator(context.svc.config.default_language)
-    person = await get_person(context.svc, user.id)
-    return translator(pick_language(person.language if person else None, user.language_code))
-
-
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
 
@@ -86,9 +59,9 @@ def admin_only(action: str) -> Callable[[Handler], Handler]:
         @functools.wraps(handler)
         async def checked(update: Update, context: BotContext) -> None:
             try:
-                await require_admin(context.svc, sender_id(update), action)
+                await require_admin(context.svc, context.user_id, action)
             except NotAllowed:
-                tr = await reader(update, context)
+                tr = await context.reader()
                 if update.callback_query is not None:
                     await answer_query(update, not_admin_text(tr), alert=True)
                 else:
@@ -132,7 +105,7 @@ def on_callback(
                 log.info(
                     "refused callback data %r from %s", (query.data or "")[:64], query.from_user.id
                 )
-                tr = await reader(update, context)
+                tr = await context.reader()
                 await answer_query(update, tr.gettext(STALE_BUTTON), alert=True)
                 return
             try:

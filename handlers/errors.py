@@ -9,7 +9,6 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.wiring.concurrency import AlreadyProcessed, write_failure
 from bot.wiring.context import BotContext
-from handlers.common import reader
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ async def on_error(update: object, context: BotContext) -> None:
         )
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            tr = await reader(update, context)
+            tr = await context.reader()
             if failure == "busy":
                 text = tr.gettext(
                     "Sorry, that was not saved: my database is busy right now. "

@@ -16,6 +16,7 @@ from bot.core.callbacks import (
     ReviseWeek,
 )
 from bot.core.i18n import Translator
+from bot.core.week import Week
 from bot.people import roles as people
 from bot.reporting import followups
 from bot.reporting.followups import FollowupError, Reply
@@ -25,9 +26,7 @@ from handlers.common import (
     drop_keyboard,
     keyboard,
     on_callback,
-    reader,
     reply,
-    sender_id,
 )
 from handlers.report_views import error_text, format_value, no_longer_nfp_text
 
@@ -37,11 +36,11 @@ async def clarification_answer_button(
     update: Update, context: BotContext, data: AnswerClarification
 ) -> None:
     """``cq:<id>``: the next text message answers the secretariat's question."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     try:
         await followups.start_clarification_answer(
             context.svc,
-            sender_id(update),
+            context.user_id,
             data.clarification_id,
         )
     except FollowupError:
@@ -55,7 +54,7 @@ async def _not_an_nfp(update: Update, context: BotContext, tr: Translator, actio
     """Answer someone who is no NFP in words that fit them (True if so): a stranger is told
     how to join, a registered non-NFP what the command is for; never "your country"."""
     svc = context.svc
-    user_id = sender_id(update)
+    user_id = context.user_id
     if await people.assignments_of(svc, user_id):
         return False
     stranger = await people.role_of(svc, user_id) is people.Role.STRANGER
@@ -81,10 +80,10 @@ async def _not_an_nfp(update: Update, context: BotContext, tr: Translator, actio
 
 async def revise(update: Update, context: BotContext) -> None:
     """``/revise``: pick a confirmed week, then a figure, then type the new value and why."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     if await _not_an_nfp(update, context, tr, "revise"):
         return
-    weeks = await followups.revisable_weeks(context.svc, sender_id(update))
+    weeks = await followups.revisable_weeks(context.svc, context.user_id)
     if not weeks:
         await reply(update, tr.gettext("There is no confirmed report to revise yet."))
         return
@@ -93,7 +92,9 @@ async def revise(update: Update, context: BotContext) -> None:
         [
             (
                 (f"{iso3} · " if several else "")
-                + tr.gettext("week {number}, {year}").format(number=int(w[-2:]), year=w[:4]),
+                + tr.gettext("week {number}, {year}").format(
+                    number=Week.parse(w).number, year=Week.parse(w).year
+                ),
                 ReviseWeek(iso3, w).pack(),
             )
         ]
@@ -111,12 +112,12 @@ async def revise(update: Update, context: BotContext) -> None:
 @on_callback(ReviseWeek)
 async def revise_week_chosen(update: Update, context: BotContext, data: ReviseWeek) -> None:
     """``rvw:ISO3:WEEK``: which figure?"""
-    tr = await reader(update, context)
+    tr = await context.reader()
     iso3, week = data.iso3, data.week
     try:
         fields = await followups.revision_fields(
             context.svc,
-            sender_id(update),
+            context.user_id,
             iso3,
             week,
         )
@@ -139,13 +140,13 @@ async def revise_week_chosen(update: Update, context: BotContext, data: ReviseWe
 @on_callback(ReviseField)
 async def revise_field_chosen(update: Update, context: BotContext, data: ReviseField) -> None:
     """``rvf:ISO3:WEEK:KEY``: ask for the corrected figure."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     iso3, week, key = data.iso3, data.week, data.key
     svc = context.svc
     try:
         value = await followups.start_revision(
             svc,
-            sender_id(update),
+            context.user_id,
             iso3,
             week,
             key,
@@ -161,7 +162,7 @@ async def revise_field_chosen(update: Update, context: BotContext, data: ReviseF
             "{label}, week {number}: currently {value}. Type the corrected figure for that week."
         ).format(
             label=html.escape(question.label[tr.lang]),
-            number=int(week[-2:]),
+            number=Week.parse(week).number,
             value=format_value(tr, question, value),
         ),
     )
@@ -201,14 +202,14 @@ def reply_text(tr: Translator, r: Reply, config: Config) -> str:
     return _(
         "The revision is saved: week {number}, {old} → {new}. The original report is kept, "
         "and the digest will show this as a revision."
-    ).format(number=int(data["week"][-2:]), old=old, new=tr.number(data["value"]))
+    ).format(number=Week.parse(data["week"]).number, old=old, new=tr.number(data["value"]))
 
 
 async def delegate(update: Update, context: BotContext) -> None:
     """``/delegate``: choose a colleague; ``/delegate off`` ends a delegation early."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     svc = context.svc
-    user_id = sender_id(update)
+    user_id = context.user_id
     if await _not_an_nfp(update, context, tr, "delegate"):
         return
     if context.args and context.args[0].lower() in ("off", "stop", "end"):
@@ -244,8 +245,8 @@ async def delegate(update: Update, context: BotContext) -> None:
 @on_callback(DelegateTo)
 async def delegate_person_chosen(update: Update, context: BotContext, data: DelegateTo) -> None:
     """``dg:ISO3:ID``: for how long? (only for a colleague the caller may delegate to)"""
-    tr = await reader(update, context)
-    user_id = sender_id(update)
+    tr = await context.reader()
+    user_id = context.user_id
     if not await followups.may_delegate(context.svc, user_id, data.iso3, data.to_id):
         await answer_query(update, tr.gettext("This button is no longer valid."), alert=True)
         return
@@ -265,11 +266,11 @@ async def delegate_person_chosen(update: Update, context: BotContext, data: Dele
 @on_callback(DelegateFor)
 async def delegate_until_chosen(update: Update, context: BotContext, data: DelegateFor) -> None:
     """``dgu:ISO3:ID:DAYS``: record the delegation."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     try:
         until = await followups.delegate(
             context.svc,
-            sender_id(update),
+            context.user_id,
             data.iso3,
             data.to_id,
             data.days,

@@ -17,10 +17,7 @@ from handlers.common import (
     drop_keyboard,
     keyboard,
     on_callback,
-    reader,
     reply,
-    sender,
-    sender_id,
     user_info,
 )
 
@@ -30,6 +27,10 @@ log = logging.getLogger(__name__)
 USER_COMMANDS = [
     ("help", N_("what I can do for you")),
     ("language", N_("switch between English and Russian")),
+    ("guidance", N_("WHO guidance and materials: /guidance or /guidance words to search")),
+    ("subscribe", N_("choose the guidance alerts you receive")),
+    ("unsubscribe", N_("stop guidance alerts")),
+    ("forget_me", N_("remove your personal data from the bot")),
 ]
 NFP_COMMANDS = [
     ("report", N_("fill in or correct this week's report; /report last for last week")),
@@ -37,6 +38,7 @@ NFP_COMMANDS = [
     ("delegate", N_("let another NFP of your country report while you are away")),
 ]
 ADMIN_COMMANDS = [
+    ("addguidance", N_("add to the library: /addguidance https://link Title, or a document")),
     ("invite", N_("invite an NFP: /invite KGZ or /invite KGZ alternate")),
     ("nfps", N_("each country's NFPs and their language")),
     ("revoke", N_("remove an NFP or cancel an unused invitation")),
@@ -49,6 +51,8 @@ ADMIN_COMMANDS = [
             "or /clarify KGZ W47 your question for an earlier week"
         ),
     ),
+    ("export", N_("every report as a file: /export 2020-W10 2020-W30 xlsx (or csv, dhis2)")),
+    ("digest", N_("preview the weekly digest: /digest or /digest 30; post it: /digest post")),
 ]
 
 
@@ -65,14 +69,13 @@ def language_keyboard(config_languages: tuple[str, ...], tr: Translator) -> Inli
 
 async def start(update: Update, context: BotContext) -> None:
     """``/start`` registers a user; ``/start <code>`` redeems an NFP invitation."""
-    assert update.effective_user is not None
     svc = context.svc
-    user = user_info(update.effective_user)
+    user = user_info(context.user)
     if context.args:
         await _redeem(update, context, context.args[0])
         return
     person = await people.register(svc, user)
-    tr = await reader(update, context)
+    tr = await context.reader()
     role = await people.role_of(svc, user.id)
     if person.language is None:
         await reply(
@@ -88,15 +91,15 @@ async def start(update: Update, context: BotContext) -> None:
 
 async def _redeem(update: Update, context: BotContext, code: str) -> None:
     svc = context.svc
-    user = user_info(sender(update))
+    user = user_info(context.user)
     try:
         redeemed = await people.redeem_invite(svc, user, code)
     except InviteRefused as refused:
-        tr = await reader(update, context)
+        tr = await context.reader()
         log.info("invite refused for %s: %s", user.id, refused.reason)
         await reply(update, _refusal_text(tr, refused.reason))
         return
-    tr = await reader(update, context)
+    tr = await context.reader()
     _, country = svc.config.country(redeemed.iso3)
     log.info("user %s registered as %s NFP of %s", user.id, redeemed.kind, redeemed.iso3)
     if redeemed.kind == "main":
@@ -131,9 +134,9 @@ def _refusal_text(tr: Translator, reason: str) -> str:
 
 
 async def language_command(update: Update, context: BotContext) -> None:
-    tr = await reader(update, context)
-    if await people.get_person(context.svc, sender_id(update)) is None:
-        await people.register(context.svc, user_info(sender(update)))
+    tr = await context.reader()
+    if await people.get_person(context.svc, context.user_id) is None:
+        await people.register(context.svc, user_info(context.user))
     await reply(
         update,
         tr.gettext("Please choose your language:"),
@@ -145,12 +148,12 @@ async def language_command(update: Update, context: BotContext) -> None:
 async def language_chosen(update: Update, context: BotContext, data: Language) -> None:
     """``lang:<code>`` button: store the choice; a first choice is followed by the welcome."""
     query = update.callback_query
-    assert query is not None and update.effective_user is not None
+    assert query is not None
     svc = context.svc
     code = data.code
-    person = await people.get_person(svc, update.effective_user.id)
+    person = await people.get_person(svc, context.user_id)
     if person is None:
-        person = await people.register(svc, user_info(update.effective_user))
+        person = await people.register(svc, user_info(context.user))
     first_choice = person.language is None
     await people.set_language(svc, person.tg_id, code)
     tr = translator(code)
@@ -158,10 +161,15 @@ async def language_chosen(update: Update, context: BotContext, data: Language) -
     if query.message is not None:
         await drop_keyboard(update)
     text = tr.gettext("From now on I will write to you in English.")
+    markup = None
     if first_choice:
+        from handlers.guidance import newcomer_offer
+
         role = await people.role_of(svc, person.tg_id)
         text += "\n\n" + await welcome_text(context, person.tg_id, role, tr)
-    await reply(update, text)
+        offer, markup = await newcomer_offer(context, person.tg_id, tr)  # issue 10
+        text += "\n\n" + offer
+    await reply(update, text, markup)
 
 
 async def welcome_text(context: BotContext, tg_id: int, role: Role, tr: Translator) -> str:
@@ -203,9 +211,8 @@ async def welcome_text(context: BotContext, tg_id: int, role: Role, tr: Translat
 
 
 async def help_command(update: Update, context: BotContext) -> None:
-    assert update.effective_user is not None
-    tr = await reader(update, context)
-    role = await people.role_of(context.svc, update.effective_user.id)
+    tr = await context.reader()
+    role = await people.role_of(context.svc, context.user_id)
     commands = list(USER_COMMANDS)
     if role in (Role.NFP, Role.ADMIN):
         commands += NFP_COMMANDS

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.core.callbacks import OpenReport, PickCountry, ReportButton, TakeOver
-from bot.core.i18n import Translator
+from bot.core.i18n import Translator, pick_language, translator
 from bot.reporting import followups, reports
 from bot.reporting.reports import SESSION_SCREENS, NotAnNfp, Screen
 from bot.wiring.context import BotContext
@@ -20,10 +20,8 @@ from handlers.common import (
     drop_keyboard,
     keyboard,
     on_callback,
-    reader,
     remove_keyboard,
     reply,
-    sender_id,
     split_text,
 )
 from handlers.report_views import edit_note, error_text, render
@@ -40,9 +38,9 @@ async def show(
     the outbox, which delivers it later: the person is never left without their next
     question.
     """
-    tr = tr or await reader(update, context)
+    tr = tr or await screen_reader(update, context, screen)
     text, rows = render(screen, tr, context.svc.config)
-    user = update.effective_user
+    user = context.sender
     pieces = split_text(text)  # a screen longer than one message is several, buttons last
     message = None
     for i, piece in enumerate(pieces):
@@ -81,8 +79,17 @@ async def show(
             await removal
 
 
+async def screen_reader(update: Update, context: BotContext, screen: Screen) -> Translator:
+    """The reader's translator, from the language loaded with the screen when it was (no
+    read of the person)."""
+    user = update.effective_user
+    if screen.language_loaded and user is not None:
+        return translator(pick_language(screen.language, user.language_code))
+    return await context.reader()
+
+
 async def not_an_nfp(update: Update, context: BotContext) -> None:
-    tr = await reader(update, context)
+    tr = await context.reader()
     await reply(
         update,
         tr.gettext(
@@ -94,7 +101,7 @@ async def not_an_nfp(update: Update, context: BotContext) -> None:
 
 async def report_command(update: Update, context: BotContext) -> None:
     """``/report`` starts or resumes this week's report; ``/report last`` the previous week."""
-    user_id = sender_id(update)
+    user_id = context.user_id
     args = context.args or []
     previous = bool(args) and args[0].lower() in ("last", "прошлая", "previous")
     try:
@@ -135,14 +142,14 @@ async def _open_from_button(
     try:
         screen = await reports.open_report(
             context.svc,
-            sender_id(update),
+            context.user_id,
             iso3=iso3,
             week=week,
             previous=previous,
             take_over=take_over,
         )
     except (NotAnNfp, KeyError, ValueError):
-        tr = await reader(update, context)
+        tr = await context.reader()
         await answer_query(update, tr.gettext("This button is no longer valid."), alert=True)
         return
     # together, as for questionnaire buttons: a refused toast or keyboard removal must not
@@ -157,12 +164,12 @@ async def button(update: Update, context: BotContext, data: ReportButton) -> Non
     assert query is not None
     screen = await reports.press(
         context.svc,
-        sender_id(update),
+        context.user_id,
         data.nonce,
         data.action,
         data.arg,
     )
-    tr = await reader(update, context)
+    tr = await screen_reader(update, context, screen)
     if screen.kind == "not_nfp":
         text, _ = render(screen, tr, context.svc.config)
         await asyncio.gather(answer_query(update, text, alert=True), drop_keyboard(update))
@@ -193,7 +200,7 @@ async def text(update: Update, context: BotContext) -> None:
     assert message is not None and message.text is not None
     screen = await reports.answer_text(
         context.svc,
-        sender_id(update),
+        context.user_id,
         message.text,
         message.message_id,
     )
@@ -202,11 +209,11 @@ async def text(update: Update, context: BotContext) -> None:
         return
     follow = await followups.answer_text(
         context.svc,
-        sender_id(update),
+        context.user_id,
         message.text,
     )
     if follow is not None:
-        tr = await reader(update, context)
+        tr = await context.reader()
         await reply(update, followup_views.reply_text(tr, follow, context.svc.config))
         return
     await fallback.text_message(update, context)
@@ -219,14 +226,14 @@ async def edited(update: Update, context: BotContext) -> None:
     """
     message = update.edited_message
     assert message is not None
-    tr = await reader(update, context)
+    tr = await context.reader()
     text = message.text or message.caption or ""
     if text.startswith("/"):
         await reply(update, edit_note(tr, "command", context.svc.config))
         return
     screen = await reports.edit_answer(
         context.svc,
-        sender_id(update),
+        context.user_id,
         message.message_id,
         text,
     )
@@ -243,7 +250,7 @@ async def already_processed(update: Update, context: BotContext) -> None:
     Its reply may have been lost with the crash that lost the confirmation, so someone in
     the middle of a report gets their current screen again (the next question).
     """
-    user = update.effective_user
+    user = context.sender
     if update.callback_query is not None:
         try:
             await answer_query(update)
@@ -251,7 +258,7 @@ async def already_processed(update: Update, context: BotContext) -> None:
             log.info("could not answer a re-delivered button press: %s", err)
     if user is None or update.effective_chat is None or update.effective_chat.type != "private":
         return
-    tr = await reader(update, context)
+    tr = await context.reader()
     screen = await reports.replay_screen(context.svc, user.id)
     if screen is not None:
         await show(update, context, screen, tr)

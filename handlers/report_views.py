@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Any, Literal
 
 from bot.config import Config, Question, Questionnaire
 from bot.core.callbacks import PickCountry, ReportButton, TakeOver
 from bot.core.i18n import Translator
-from bot.reporting.cycle import week_range
+from bot.core.week import Week
+from bot.reporting import texts
 from bot.reporting.questionnaire import AnswerError, Warning
 from bot.reporting.reports import Screen
 
@@ -17,13 +18,7 @@ Rows = list[list[tuple[str, str]]]
 
 def title(tr: Translator, config: Config, iso3: str, week: str) -> str:
     _, country = config.country(iso3)
-    start, end = week_range(week)
-    return tr.gettext("{country} · week {number} ({start} – {end})").format(
-        country=html.escape(country.name(tr.lang)),
-        number=int(week[-2:]),
-        start=tr.date(start, "d MMM"),
-        end=tr.date(end, "d MMM y"),
-    )
+    return texts.week_title(tr, country.name(tr.lang), week)
 
 
 def error_text(tr: Translator, err: AnswerError) -> str:
@@ -78,7 +73,12 @@ def no_longer_nfp_text(tr: Translator, config: Config, iso3: str) -> str:
     ).format(country=html.escape(config.country(iso3)[1].name(tr.lang)))
 
 
-def edit_note(tr: Translator, kind: str, config: Config, screen: Screen | None = None) -> str:
+def edit_note(
+    tr: Translator,
+    kind: Literal["command", "again", "confirmed", "ignored"],
+    config: Config,
+    screen: Screen | None = None,
+) -> str:
     """Short notes about edited or re-delivered messages (they never answer a question)."""
     _ = tr.gettext
     if kind == "command":
@@ -92,7 +92,7 @@ def edit_note(tr: Translator, kind: str, config: Config, screen: Screen | None =
             "(or send /report) and change the answer there: it is saved as an amendment."
         ).format(
             country=html.escape(config.country(screen.iso3)[1].name(tr.lang)),
-            number=int(screen.week[-2:]),
+            number=Week.parse(screen.week).number,
         )
     return _(
         "You edited an earlier message; edits are not taken as answers. "
@@ -149,7 +149,7 @@ def render(screen: Screen, tr: Translator, config: Config) -> tuple[str, Rows]:
         ).format(
             name=html.escape(screen.other_person.display_name),
             country=html.escape(config.country(screen.iso3)[1].name(tr.lang)),
-            week=int(screen.week[-2:]),
+            week=Week.parse(screen.week).number,
         )
         return text, [[(_("Take over the report"), TakeOver(screen.iso3, screen.week).pack())]]
     if screen.kind == "taken_over":
@@ -158,9 +158,8 @@ def render(screen: Screen, tr: Translator, config: Config) -> tuple[str, Rows]:
             name=html.escape(name)
         ), []
     if screen.kind == "pick_country":
-        last = screen.week == "last"
         choices = [
-            [(config.country(iso3)[1].name(tr.lang), PickCountry(iso3, last).pack())]
+            [(config.country(iso3)[1].name(tr.lang), PickCountry(iso3, screen.previous).pack())]
             for iso3 in screen.countries
         ]
         return _("Which country do you want to report for?"), choices

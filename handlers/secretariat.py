@@ -8,23 +8,30 @@ import re
 from telegram import Update
 
 from bot.core.i18n import Translator
+from bot.core.week import Week
 from bot.people import roles as people
-from bot.reporting import cycle, schedule
+from bot.reporting import cycle, schedule, texts
 from bot.reporting.followups import FollowupError, ask_clarification
-from bot.reporting.status import CountryStatus, week_status
+from bot.reporting.status import CountryStatus, State, week_status
 from bot.wiring.context import BotContext
 from handlers.admin import outside_scope
-from handlers.common import admin_only, reader, reply, reply_long, sender_id
+from handlers.common import admin_only, reply, reply_long
 
 # "2026-W47" or "W47": a bare number is a figure of the question, never a week
 _EXPLICIT_WEEK = re.compile(r"(?:\d{4}-)?[Ww]\d{1,2}")
 
-ICONS = {"on_time": "✅", "late": "🕓", "in_progress": "✍️", "missing": "❌", "not_due": "⏳"}
+ICONS: dict[State, str] = {
+    "on_time": "✅",
+    "late": "🕓",
+    "in_progress": "✍️",
+    "missing": "❌",
+    "not_due": "⏳",
+}
 
 
 def _state_text(tr: Translator, s: CountryStatus) -> str:
     _ = tr.gettext
-    texts = {
+    texts: dict[State, str] = {
         "on_time": _("confirmed on time"),
         "late": _("confirmed late"),
         "in_progress": _("in progress ({answered} of {total} answered)"),
@@ -37,10 +44,10 @@ def _state_text(tr: Translator, s: CountryStatus) -> str:
 @admin_only("status")
 async def status(update: Update, context: BotContext) -> None:
     """``/status [week]``: each country's report for the week, by state."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     svc = context.svc
     now = svc.clock.now()
-    scope = await people.admin_scope(svc, sender_id(update))
+    scope = await people.admin_scope(svc, context.user_id)
     lines: list[str] = []
     for region in svc.config.regions:
         if not scope.covers(region.key):
@@ -50,17 +57,7 @@ async def status(update: Update, context: BotContext) -> None:
         if week is None:
             await reply(update, tr.gettext("Usage: /status, /status 47 or /status 2026-W47"))
             return
-        start, end = cycle.week_range(week)
-        lines.append(
-            "<b>"
-            + tr.gettext("{region}: week {number} ({start} – {end})").format(
-                region=html.escape(region.name[tr.lang]),
-                number=int(week[-2:]),
-                start=tr.date(start, "d MMM"),
-                end=tr.date(end, "d MMM y"),
-            )
-            + "</b>"
-        )
+        lines.append(f"<b>{texts.week_title(tr, region.name[tr.lang], week)}</b>")
         rows = await week_status(svc, region, week)
         expected = [s for s in rows if s.expected]
         others = [s for s in rows if not s.expected]
@@ -98,7 +95,7 @@ async def status(update: Update, context: BotContext) -> None:
 @admin_only("remind")
 async def remind(update: Update, context: BotContext) -> None:
     """``/remind [ISO3]``: remind now every NFP of unconfirmed countries (or of one)."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     svc = context.svc
     if context.args:
         iso3 = context.args[0].upper()
@@ -111,7 +108,7 @@ async def remind(update: Update, context: BotContext) -> None:
             return
         targets = [iso3]
     else:
-        scope = await people.admin_scope(svc, sender_id(update))
+        scope = await people.admin_scope(svc, context.user_id)
         targets = [c.iso3 for r, c in svc.config.all_countries if scope.covers(r.key)]
     sent = await schedule.remind_now(svc, targets)
     if not sent:
@@ -132,7 +129,7 @@ async def remind(update: Update, context: BotContext) -> None:
 @admin_only("clarify")
 async def clarify(update: Update, context: BotContext) -> None:
     """``/clarify ISO3 [week] comment``: ask the country's NFPs about a confirmed report."""
-    tr = await reader(update, context)
+    tr = await context.reader()
     svc = context.svc
     args = context.args or []
     usage = tr.gettext("Usage: /clarify KGZ [week, as 2026-W47 or W47] your question")
@@ -157,7 +154,7 @@ async def clarify(update: Update, context: BotContext) -> None:
     comment = " ".join(args[2:] if week else args[1:])
     week = week or current
     try:
-        await ask_clarification(svc, sender_id(update), iso3, week, comment)
+        await ask_clarification(svc, context.user_id, iso3, week, comment)
     except FollowupError as refused:
         if refused.reason == "too_long":
             await reply(
@@ -174,7 +171,7 @@ async def clarify(update: Update, context: BotContext) -> None:
         await reply(
             update,
             tr.gettext("{country} has no confirmed report for week {number} to ask about.").format(
-                country=html.escape(country.name(tr.lang)), number=int(week[-2:])
+                country=html.escape(country.name(tr.lang)), number=Week.parse(week).number
             ),
         )
         return

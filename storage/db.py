@@ -10,41 +10,164 @@ busy timeout because another process holds the write lock, and such a read only 
 committed data (never another coroutine's half-done transaction). Reads made by the
 coroutine that holds a transaction, even through the :class:`Database`, stay on the write
 connection and see that transaction's own writes.
+
+Round trips: every hand-off to aiosqlite's thread costs more of the bot's CPU than SQLite's
+own work (a future, a thread wake-up and a loop wake-up per call), so a domain step runs its
+SQL as *one* call on the database thread: :meth:`Tx.call` / :meth:`Database.call` run a
+plain function ``fn(conn, *args)`` against the ``sqlite3.Connection`` there, and the storage
+modules compose their synchronous helpers into such functions (e.g.
+:func:`storage.reports.load_step`). A transaction's ``BEGIN IMMEDIATE`` (and the claim of
+the update being processed) goes in the same call as its first statement, and
+:meth:`Tx.finish` runs the last one with the ``COMMIT``: :meth:`Database.write` is a whole
+one-step transaction in one call.
+:func:`count_round_trips` counts the calls (tests hold the hot path to its number).
+
+The rule of the write lock: **nothing but SQL is awaited inside a write transaction.** The
+lock is this process's only writer, so a chart render, a send to Telegram or a broadcast
+fan-out awaited under it would stall every NFP's answer behind it. A transaction notices
+when its task gave the event loop a turn other than while waiting for its own database call
+(see :class:`Tx`) and, under :func:`strict_transactions` (the test suite runs that way),
+raises :class:`AwaitInTransaction`; otherwise it logs a warning.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import contextvars
+import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
 from storage.migrate import apply_migrations
 from storage.timeutil import to_db
 
+log = logging.getLogger(__name__)
+
 Row = sqlite3.Row
+Conn = sqlite3.Connection  # what a function run on the database thread (Tx.call) is given
 Params = Sequence[Any] | dict[str, Any]
 BUSY_TIMEOUT_MS = 5000
 
-# The Database whose write transaction the current task is inside (if any): its reads
-# through the Database then go to the write connection and see the transaction's writes.
-_in_transaction: contextvars.ContextVar[Database | None] = contextvars.ContextVar(
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# The write transaction the current task is inside (if any), with its Database: reads
+# through that Database then go to the transaction and see its writes.
+_in_transaction: contextvars.ContextVar[tuple[Database, Tx] | None] = contextvars.ContextVar(
     "nfpbot_in_transaction", default=None
 )
+
+
+# --- round trips to the database thread ------------------------------------------------
+
+# While counting (count_round_trips): calls to a database thread, by the id of the update
+# being processed (None: outside any update, e.g. the scheduler, the outbox, polling).
+_trips: collections.Counter[int | None] | None = None
+
+
+@contextlib.contextmanager
+def count_round_trips() -> Iterator[collections.Counter[int | None]]:
+    """Count every call to a database thread while inside, by update id (see :data:`_trips`).
+
+    Off by default: a branch on a global, nothing else, on the hot path.
+    """
+    global _trips
+    outer, _trips = _trips, collections.Counter()
+    try:
+        yield _trips
+    finally:
+        _trips = outer
+
+
+async def _hop(conn: aiosqlite.Connection, fn: Callable[[Conn], T]) -> T:
+    """Run ``fn(sqlite3_connection)`` on ``conn``'s thread: one round trip.
+
+    aiosqlite has no public call for this; ``Connection._execute`` is what each of its own
+    methods is made of (queue the function, await its future), kept stable since 0.17.
+    """
+    if _trips is not None:
+        mark = _current_update.get()
+        _trips[mark.update_id if mark else None] += 1
+    result: T = await conn._execute(_on_thread, conn, fn)  # type: ignore[no-untyped-call]
+    return result
+
+
+def _on_thread(conn: aiosqlite.Connection, fn: Callable[[Conn], T]) -> T:
+    return fn(conn._conn)
+
+
+def _fetchall(conn: Conn, sql: str, params: Params) -> list[Row]:
+    cur = conn.execute(sql, params)
+    try:
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
+def _execute(conn: Conn, sql: str, params: Params) -> tuple[int, int]:
+    """Run one statement; (lastrowid, rowcount)."""
+    cur = conn.execute(sql, params)
+    try:
+        return cur.lastrowid or 0, cur.rowcount
+    finally:
+        cur.close()
+
+
+def execute(conn: Conn, sql: str, params: Params = ()) -> int:
+    """On the database thread: run one statement; ``lastrowid`` (useful after an INSERT)."""
+    return _execute(conn, sql, params)[0]
+
+
+def execute_rowcount(conn: Conn, sql: str, params: Params = ()) -> int:
+    return _execute(conn, sql, params)[1]
+
+
+def fetchall(conn: Conn, sql: str, params: Params = ()) -> list[Row]:
+    """On the database thread: the rows of a query."""
+    return _fetchall(conn, sql, params)
+
+
+def fetchone(conn: Conn, sql: str, params: Params = ()) -> Row | None:
+    rows = _fetchall(conn, sql, params)
+    return rows[0] if rows else None
+
+
+def fetchval(conn: Conn, sql: str, params: Params = ()) -> Any:
+    row = fetchone(conn, sql, params)
+    return None if row is None else row[0]
+
+
+# --- the write lock: nothing but SQL awaited under it ----------------------------------
+
+_strict = False
+
+
+class AwaitInTransaction(RuntimeError):
+    """A write transaction's task awaited something other than its own SQL (see module doc)."""
+
+
+@contextlib.contextmanager
+def strict_transactions(strict: bool = True) -> Iterator[None]:
+    """Raise :class:`AwaitInTransaction` at the end of an offending transaction (tests)."""
+    global _strict
+    outer, _strict = _strict, strict
+    try:
+        yield
+    finally:
+        _strict = outer
+
+
 # Clean-ups of a BEGIN whose task was cancelled, kept referenced until they are done.
 _cleanups: set[asyncio.Task[None]] = set()
-
-
-class _BeginCancelled(Exception):
-    """The task was cancelled during BEGIN; a clean-up task now owns the write lock."""
 
 
 # Every Database not yet closed, so that an entry point can close them on any path:
@@ -131,24 +254,30 @@ def current_update() -> UpdateMark | None:
 
 
 class _Reads:
-    """Read helpers shared by the connection and a transaction (reads see the tx's writes)."""
+    """Read helpers shared by the connection and a transaction (reads see the tx's writes).
 
-    _conn: aiosqlite.Connection
+    Each is one round trip; a step that needs several queries runs them as one function
+    through :meth:`call` instead.
+    """
 
-    def _read_conn(self) -> aiosqlite.Connection:
-        return self._conn
+    async def call(
+        self, fn: Callable[Concatenate[Conn, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``fn(conn, *args, **kwargs)`` on the database thread, in one round trip.
+
+        ``fn`` is plain synchronous code given the ``sqlite3.Connection``; it must not keep
+        the connection, cursors or rows beyond its return.
+        """
+        raise NotImplementedError
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
+        return await self.call(fetchone, sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        # one hop to aiosqlite's thread instead of three (execute, fetch, close)
-        return list(await self._read_conn().execute_fetchall(sql, params))
+        return await self.call(_fetchall, sql, params)
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
+        return await self.call(fetchval, sql, params)
 
 
 class Database(_Reads):
@@ -202,10 +331,27 @@ class Database(_Reads):
             raise
         return db
 
-    def _read_conn(self) -> aiosqlite.Connection:
-        if self._reader is None or _in_transaction.get() is self:
-            return self._conn
-        return self._reader
+    async def call(
+        self, fn: Callable[Concatenate[Conn, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``fn(conn, ...)`` on the read connection's thread (one round trip); inside
+        this task's write transaction, in that transaction (it sees its writes)."""
+        current = _in_transaction.get()
+        if current is not None and current[0] is self:
+            return await current[1].call(fn, *args, **kwargs)
+        conn = self._reader or self._conn
+        return await _hop(conn, lambda c: fn(c, *args, **kwargs))
+
+    async def write(
+        self,
+        fn: Callable[Concatenate[Conn, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """A whole write transaction of one step: ``BEGIN``, the update's claim, ``fn``
+        and ``COMMIT`` in one round trip (rolled back there if ``fn`` raises)."""
+        async with self.transaction() as tx:
+            return await tx.finish(fn, *args, **kwargs)
 
     async def close(self) -> None:
         """Close both connections, the second even when closing the first fails."""
@@ -242,40 +388,60 @@ class Database(_Reads):
         not mark the update done before that effect is committed. ``busy_timeout_ms``
         waits less than :data:`BUSY_TIMEOUT_MS` for another process's write lock, for a
         write that has something better to do than wait (the update inbox).
+
+        The ``BEGIN`` and the claim run in the same call to the database thread as the
+        transaction's first statement, and a transaction that wrote nothing and claims
+        nothing costs no call at all. Nothing but SQL may be awaited inside (module doc).
         """
         mark = _current_update.get()
         claim = claim and mark is not None and mark.state == "new"
         await self._lock_write(busy_timeout_ms)
+        tx = Tx(self._conn, mark if claim else None, busy_timeout_ms)
+        marker = _in_transaction.set((self, tx))
         release = True
         try:
-            try:
-                await self._begin(busy_timeout_ms)
-            except _BeginCancelled as cancelled:
-                release = False  # the clean-up holds the lock until the connection is clean
-                raise asyncio.CancelledError() from cancelled
-            marker = _in_transaction.set(self)
-            try:
-                if claim:
-                    assert mark is not None
-                    await self._claim(mark)
-                yield Tx(self._conn)
-                await self._conn.execute("COMMIT")
-            except BaseException:
-                # also after a failed COMMIT: a connection left inside a transaction
-                # would refuse every later BEGIN
-                if self._conn.in_transaction:
-                    await self._conn.execute("ROLLBACK")
-                if claim and mark is not None and mark.state == "claimed":
-                    mark.state = "new"  # nothing was committed: the next transaction claims
-                raise
-            finally:
-                try:
-                    _in_transaction.reset(marker)
-                except ValueError:  # exited from another context than it was entered in
-                    _in_transaction.set(None)
+            tx._arm()
+            yield tx
+            if tx._committed:
+                tx._check()  # nothing awaited between the finishing call and here either
+            elif tx._attempted or claim:
+                # with the BEGIN and the claim if they are still pending
+                await tx._call(_nothing, "COMMIT", commit=True)
+            tx._disarm()
+        except BaseException as err:
+            tx._disarm()
+            if tx._attempted and not tx._committed:
+                # also after a failed COMMIT: a connection left inside a transaction would
+                # refuse every later BEGIN. On the thread, behind whatever call is still
+                # running there (one queue, in order), so it is right even when this task
+                # was cancelled while a BEGIN or a statement was on its way.
+                if isinstance(err, asyncio.CancelledError):
+                    # a task of its own, which no further cancellation reaches, rolls back
+                    # and only then releases the write lock (nobody else may BEGIN before
+                    # the connection is clean)
+                    release = False
+                    task = asyncio.get_running_loop().create_task(self._roll_back_and_release())
+                    _cleanups.add(task)
+                    task.add_done_callback(_cleanups.discard)
+                else:
+                    await _hop(self._conn, _roll_back)
+            if mark is not None and claim and mark.state == "claimed" and not tx._committed:
+                mark.state = "new"  # nothing was committed: the next transaction claims
+            raise
         finally:
+            try:
+                _in_transaction.reset(marker)
+            except ValueError:  # exited from another context than it was entered in
+                _in_transaction.set(None)
             if release:
                 self._write_lock.release()
+
+    async def _roll_back_and_release(self) -> None:
+        try:
+            with contextlib.suppress(Exception):
+                await _hop(self._conn, _roll_back)
+        finally:
+            self._write_lock.release()
 
     async def _lock_write(self, busy_timeout_ms: int | None) -> None:
         """Take this process's write lock; with ``busy_timeout_ms``, give up as SQLite would.
@@ -306,68 +472,6 @@ class Database(_Reads):
             busy.sqlite_errorcode = sqlite3.SQLITE_BUSY
             raise busy
 
-    async def _begin(self, busy_timeout_ms: int | None) -> None:
-        """``BEGIN IMMEDIATE``, safe against cancellation.
-
-        The statement runs on aiosqlite's thread, possibly waiting out the busy timeout; a
-        task cancelled meanwhile (a stop) must not leave the connection inside a
-        transaction nobody will end, so the BEGIN is undone behind it. No extra task or
-        shield on the normal path: this runs for every write.
-        """
-        if busy_timeout_ms is not None:
-            await self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        try:
-            # aiosqlite queues the statement before its first await: once this is cancelled
-            # the BEGIN is on the connection's thread and still runs there
-            await self._conn.execute("BEGIN IMMEDIATE")
-        except asyncio.CancelledError:
-            # a task of its own, which no further cancellation reaches, queues the ROLLBACK
-            # behind that BEGIN, restores the busy timeout and only then releases the write
-            # lock (nobody else may BEGIN before the connection is clean)
-            task = asyncio.get_running_loop().create_task(self._undo_begin(busy_timeout_ms))
-            _cleanups.add(task)
-            task.add_done_callback(_cleanups.discard)
-            raise _BeginCancelled() from None
-        except BaseException:
-            if busy_timeout_ms is not None:
-                await self._restore_busy_timeout()
-            raise
-        if busy_timeout_ms is not None:
-            await self._restore_busy_timeout()
-
-    async def _undo_begin(self, busy_timeout_ms: int | None) -> None:
-        try:
-            # runs after the BEGIN on the thread (one queue, in order); if the BEGIN failed
-            # there is nothing to roll back and SQLite says so, which is fine
-            with contextlib.suppress(Exception):
-                await self._conn.execute("ROLLBACK")
-            if busy_timeout_ms is not None:
-                await self._restore_busy_timeout()
-        finally:
-            self._write_lock.release()
-
-    async def _restore_busy_timeout(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-
-    async def _claim(self, mark: UpdateMark) -> None:
-        now = datetime.now(UTC)  # real time: what matters is Telegram's renumbering
-        cur = await self._conn.execute(
-            "INSERT INTO processed_updates (update_id, at) VALUES (?, ?)"
-            " ON CONFLICT (update_id) DO NOTHING",
-            (mark.update_id, to_db(now)),
-        )
-        if cur.rowcount != 1:
-            mark.state = "duplicate"
-            raise AlreadyProcessed(mark.update_id)
-        mark.state = "claimed"
-        # the update stays in the inbox (storage.updates) until it is processed to the end:
-        # a crash between this commit and the reply replays it at the next start, where
-        # AlreadyProcessed re-shows the person's screen instead of applying it again
-        if mark.update_id % _PRUNE_EVERY == 0:
-            before = to_db(now - PROCESSED_KEEP)
-            await self._conn.execute("DELETE FROM processed_updates WHERE at < ?", (before,))
-
     async def backup(self, target: str | Path) -> None:
         """Copy the live database with SQLite's online backup API."""
         dest = await aiosqlite.connect(str(target))
@@ -377,20 +481,193 @@ class Database(_Reads):
             await dest.close()
 
 
-class Tx(_Reads):
-    """The statements of one write transaction (also readable: reads see its own writes)."""
+def _nothing(conn: Conn) -> None:
+    return None
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+
+def _roll_back(conn: Conn) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _begin(conn: Conn, claim: UpdateMark | None, busy_timeout_ms: int | None) -> None:
+    """On the thread: ``BEGIN IMMEDIATE`` and the update's claim, ahead of the first
+    statement of a transaction; on any failure the connection is left outside a transaction.
+    """
+    if busy_timeout_ms is not None:
+        conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    else:
+        conn.execute("BEGIN IMMEDIATE")
+    if claim is None:
+        return
+    try:
+        now = datetime.now(UTC)  # real time: what matters is Telegram's renumbering
+        inserted = execute_rowcount(
+            conn,
+            "INSERT INTO processed_updates (update_id, at) VALUES (?, ?)"
+            " ON CONFLICT (update_id) DO NOTHING",
+            (claim.update_id, to_db(now)),
+        )
+        if inserted != 1:
+            raise AlreadyProcessed(claim.update_id)
+        # the update stays in the inbox (storage.updates) until it is processed to the end:
+        # a crash between this commit and the reply replays it at the next start, where
+        # AlreadyProcessed re-shows the person's screen instead of applying it again
+        if claim.update_id % _PRUNE_EVERY == 0:
+            before = to_db(now - PROCESSED_KEEP)
+            conn.execute("DELETE FROM processed_updates WHERE at < ?", (before,))
+    except BaseException:
+        if conn.in_transaction:  # some failures (a full disk) have rolled back already
+            conn.execute("ROLLBACK")
+        raise
+
+
+class Tx(_Reads):
+    """The statements of one write transaction (also readable: reads see its own writes).
+
+    The check of the write lock's rule (nothing but SQL awaited, module doc): whenever the
+    transaction's task runs, a callback is scheduled with ``loop.call_soon`` and cancelled
+    again when the task next hands a call to the database thread (or commits). The event
+    loop only runs that callback if the task gave it a turn in between, i.e. awaited
+    something that really suspended (a sleep, a send, a lock, another task) while holding
+    the write lock. An await that completes without suspending is not seen, and holds
+    nothing up either.
+    """
+
+    def __init__(
+        self, conn: aiosqlite.Connection, claim: UpdateMark | None, busy_timeout_ms: int | None
+    ) -> None:
         self._conn = conn
+        self._claim: UpdateMark | None = claim
+        self._busy_timeout_ms = busy_timeout_ms
+        self._pending_begin = True
+        self._attempted = False  # a call went to the thread: it may have begun
+        self._committed = False
+        self._watch: asyncio.Handle | None = None
+        self._yielded = False
+        self._last = "the start of the transaction"
+
+    def _arm(self) -> None:
+        self._yielded = False
+        self._watch = asyncio.get_running_loop().call_soon(self._saw_yield)
+
+    def _saw_yield(self) -> None:
+        self._yielded = True
+        self._watch = None
+
+    def _disarm(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+
+    def _check(self) -> None:
+        self._disarm()
+        if not self._yielded:
+            return
+        self._yielded = False
+        message = (
+            "a write transaction awaited something other than its SQL while holding the"
+            f" write lock (after {self._last})"
+        )
+        if _strict:
+            raise AwaitInTransaction(message)
+        log.warning("%s", message)
+
+    async def call(
+        self, fn: Callable[Concatenate[Conn, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``fn(conn, *args, **kwargs)`` in this transaction on the database thread."""
+        return await self._call(lambda c: fn(c, *args, **kwargs), fn)
+
+    async def finish(
+        self, fn: Callable[Concatenate[Conn, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """The transaction's last call: ``fn`` and ``COMMIT`` in one round trip (rolled back
+        there if ``fn`` raises). Nothing more may be run in it."""
+        return await self._call(lambda c: fn(c, *args, **kwargs), fn, commit=True)
+
+    async def _call(
+        self, fn: Callable[[Conn], T], named: object = None, *, commit: bool = False
+    ) -> T:
+        """``fn`` on the thread, after the pending BEGIN; ``commit``: and COMMIT there too.
+
+        ``named`` is what the call is named after in a report of the lock's rule."""
+        if self._committed:
+            raise RuntimeError("the transaction is already committed")
+        self._check()
+        begin = self._pending_begin
+        claim, busy = self._claim, self._busy_timeout_ms
+
+        def run(conn: Conn) -> T:
+            if begin:
+                _begin(conn, claim, busy)
+            if not commit:
+                return fn(conn)
+            try:
+                result = fn(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return result
+
+        self._attempted = True
+        self._pending_begin = False
+        self._last = named if isinstance(named, str) else getattr(named, "__qualname__", "SQL")
+        try:
+            result = await _hop(self._conn, run)
+        except AlreadyProcessed:
+            if claim is not None:
+                claim.state = "duplicate"
+            raise
+        except BaseException:
+            if begin:
+                self._pending_begin = True  # the BEGIN did not stay (or never ran)
+            raise
+        if begin and claim is not None:
+            claim.state = "claimed"
+        self._committed = commit
+        self._arm()  # the lock is held until the transaction's end, committed or not
+        return result
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return ``lastrowid`` (useful after an INSERT)."""
-        cur = await self._conn.execute(sql, params)  # closed when collected: one hop, not two
-        return cur.lastrowid or 0
+        return await self.call(execute, sql, params)
 
     async def execute_rowcount(self, sql: str, params: Params = ()) -> int:
-        cur = await self._conn.execute(sql, params)
-        return cur.rowcount
+        return await self.call(execute_rowcount, sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
+        await self.call(_executemany, sql, list(rows))
+
+
+def _executemany(conn: Conn, sql: str, rows: list[Params]) -> None:
+    conn.executemany(sql, rows).close()
+
+
+class FTS5Unavailable(RuntimeError):
+    """This Python's SQLite was built without FTS5: /guidance search cannot work."""
+
+
+def require_fts5(module: str = "fts5") -> None:
+    """Fail at start-up, in one clear line, when SQLite cannot create an FTS5 table.
+
+    Otherwise the migration would stop with SQLite's bare "no such module: fts5".
+    ``module`` is only there so that a test can name a module that does not exist.
+    """
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"CREATE VIRTUAL TABLE t USING {module}(x)")
+    except sqlite3.OperationalError as err:
+        raise FTS5Unavailable(
+            f"SQLite {sqlite3.sqlite_version} of this Python has no FTS5 ({err}): "
+            "use a Python whose sqlite3 includes FTS5 (the python.org and distribution builds do)"
+        ) from None
+    finally:
+        conn.close()

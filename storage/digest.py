@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database, Tx
-from storage.followups import Revision, revisions_made_between
+from storage.db import Database, Row, Tx
+from storage.followups import Revision
 from storage.timeutil import from_db_required, to_db
 
 
@@ -84,28 +84,78 @@ async def revisions_of_weeks(
         " AND at <= ? ORDER BY id",
         (*iso3s, first_week, last_week, to_db(as_of)),
     )
-    return [
-        Revision(
-            id=r["id"],
-            iso3=r["iso3"],
-            week=r["week"],
-            key=r["key"],
-            old_value=json.loads(r["old_value"]) if r["old_value"] is not None else None,
-            new_value=json.loads(r["new_value"]),
-            reason=r["reason"],
-            by=r["by"],
-            at=from_db_required(r["at"]),
-        )
-        for r in rows
-    ]
+    return [_revision(r) for r in rows]
+
+
+def _revision(r: Row) -> Revision:
+    return Revision(
+        id=r["id"],
+        iso3=r["iso3"],
+        week=r["week"],
+        key=r["key"],
+        old_value=json.loads(r["old_value"]) if r["old_value"] is not None else None,
+        new_value=json.loads(r["new_value"]),
+        reason=r["reason"],
+        by=r["by"],
+        at=from_db_required(r["at"]),
+    )
 
 
 async def revisions_recorded(
-    db: Database | Tx, iso3s: Sequence[str], start: datetime, end: datetime
+    db: Database | Tx, iso3s: Sequence[str], after: datetime, until: datetime
 ) -> list[Revision]:
-    """Revisions of any week of these countries recorded in ``[start, end)``."""
-    wanted = set(iso3s)
-    return [r for r in await revisions_made_between(db, start, end) if r.iso3 in wanted]
+    """Revisions of any week of these countries recorded after ``after``, up to ``until``
+    included (a digest built as of ``until`` already counts one recorded at that instant)."""
+    if not iso3s:
+        return []
+    rows = await db.fetchall(
+        f"SELECT * FROM revisions WHERE iso3 IN ({_marks(iso3s)}) AND at > ? AND at <= ?"
+        " ORDER BY id",
+        (*iso3s, to_db(after), to_db(until)),
+    )
+    return [_revision(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """A confirmed version after the first: ``answers`` replaced ``previous``."""
+
+    iso3: str
+    week: str
+    version: int
+    answers: dict[str, Any]
+    previous: dict[str, Any]
+    at: datetime
+    by: int
+
+
+async def amendments_recorded(
+    db: Database | Tx, iso3s: Sequence[str], before_week: str, after: datetime, until: datetime
+) -> list[Amendment]:
+    """Amendments of these countries' weeks before ``before_week``, confirmed after ``after``
+    and up to ``until``, with the version each replaced."""
+    if not iso3s:
+        return []
+    rows = await db.fetchall(
+        "SELECT r.iso3, r.week, v.version, v.answers, p.answers AS previous, v.confirmed_at,"
+        " v.confirmed_by FROM report_versions v JOIN reports r ON r.id = v.report_id"
+        " JOIN report_versions p ON p.report_id = v.report_id AND p.version = v.version - 1"
+        f" WHERE r.iso3 IN ({_marks(iso3s)}) AND r.week < ? AND v.version > 1"
+        " AND v.confirmed_at > ? AND v.confirmed_at <= ? ORDER BY v.confirmed_at",
+        (*iso3s, before_week, to_db(after), to_db(until)),
+    )
+    return [
+        Amendment(
+            iso3=r["iso3"],
+            week=r["week"],
+            version=r["version"],
+            answers=json.loads(r["answers"]),
+            previous=json.loads(r["previous"]),
+            at=from_db_required(r["confirmed_at"]),
+            by=r["confirmed_by"],
+        )
+        for r in rows
+    ]
 
 
 async def last_posted_before(db: Database | Tx, region_key: str, week: str) -> datetime | None:

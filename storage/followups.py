@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from storage.db import Database, Row, Tx
+from storage.db import Conn, Database, Row, Tx, fetchall
 from storage.timeutil import from_db, from_db_required, to_db
 
 # --- delegations ------------------------------------------------------------------------
@@ -201,8 +201,13 @@ async def add_revision(
 
 
 async def revisions_of(db: Database | Tx, iso3: str, week: str) -> list[Revision]:
-    rows = await db.fetchall(
-        "SELECT * FROM revisions WHERE iso3 = ? AND week = ? ORDER BY id", (iso3, week)
+    return await db.call(revisions_on, iso3, week)
+
+
+def revisions_on(c: Conn, iso3: str, week: str) -> list[Revision]:
+    """:func:`revisions_of` on the database thread (a part of a step's one call)."""
+    rows = fetchall(
+        c, "SELECT * FROM revisions WHERE iso3 = ? AND week = ? ORDER BY id", (iso3, week)
     )
     return [_revision(r) for r in rows]
 

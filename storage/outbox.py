@@ -13,6 +13,12 @@ after it overtakes it; a row merely scheduled for later and never tried does not
 
 A row may carry ``on_failure`` in its payload: whom to tell, and which domain hook to run,
 when it ends ``failed`` or ``blocked`` (``bot.outbox.delivery``).
+
+The payload is a message of any kind (``bot.outbox.messages``: text, photo, album,
+document; its ``kind`` field says which, and a row without one is text, as every row was
+before schema 4); media are named by their hash (``storage.media``). A row may belong to a
+broadcast (``storage.broadcasts``): rows of a paused broadcast are neither due nor
+claimed, and do not hold their chat; a cancelled one's are finished unsent.
 """
 
 from __future__ import annotations
@@ -31,8 +37,20 @@ Buttons = Sequence[Sequence[tuple[str, str]]]
 _ACTIVE = "('pending', 'sending')"
 _COLS = (
     "id, dedup_key, chat_id, kind, payload, created_at, not_before, status, attempts,"
-    " last_error, sent_at, message_id"
+    " last_error, sent_at, message_id, broadcast_id, message_ids"
 )
+# Rows a broadcast's state holds back: paused ones wait (and do not hold their chat), and a
+# cancelled broadcast's rows are never claimed (see mark_sending).
+_NOT_PAUSED = (
+    "(broadcast_id IS NULL OR broadcast_id NOT IN (SELECT id FROM broadcasts"
+    " WHERE state = 'paused'))"
+)
+_CLAIMABLE = (
+    "(broadcast_id IS NULL OR broadcast_id IN (SELECT id FROM broadcasts"
+    " WHERE state IN ('running', 'done')))"
+)
+#: last_error of a row its broadcast's cancel finished unsent (``storage.broadcasts``)
+CANCELLED_ERROR = "cancelled: its broadcast was cancelled"
 _MAX_CALLBACK_BYTES = 64  # Telegram refuses longer callback_data: catch it at the cause
 
 
@@ -50,10 +68,18 @@ class OutboxItem:
     last_error: str | None
     sent_at: datetime | None
     message_id: int | None
+    broadcast_id: int | None = None
+    message_ids: tuple[int, ...] = ()  # every message of an album (message_id is the first)
+
+    @property
+    def message_kind(self) -> str:
+        """``text``, ``photo``, ``album`` or ``document`` (rows from before schema 4: text)."""
+        return str(self.payload.get("kind") or "text")
 
     @property
     def text(self) -> str:
-        return str(self.payload["text"])
+        """The text, or a media message's caption."""
+        return str(self.payload.get("text") or self.payload.get("caption") or "")
 
     @property
     def parse_mode(self) -> str | None:
@@ -89,6 +115,8 @@ def _item(r: Row) -> OutboxItem:
         last_error=r["last_error"],
         sent_at=from_db(r["sent_at"]),
         message_id=r["message_id"],
+        broadcast_id=r["broadcast_id"],
+        message_ids=tuple(json.loads(r["message_ids"])) if r["message_ids"] else (),
     )
 
 
@@ -127,20 +155,49 @@ async def enqueue(
     ``valid_while`` names a condition checked just before sending (e.g. a questionnaire
     screen is sent only while it is still the person's current one): a row whose moment has
     passed is dropped as superseded instead of arriving out of date.
+
+    A text message; ``bot.outbox.queue.enqueue`` queues a message of any kind.
     """
     _check(text, buttons)
-    payload: dict[str, Any] = {"text": text, "parse_mode": parse_mode}
+    payload: dict[str, Any] = {"kind": "text", "text": text, "parse_mode": parse_mode}
     if buttons:
         payload["buttons"] = [[[label, data] for label, data in row] for row in buttons]
+    payload.update(extra or {})
+    return await enqueue_payload(
+        tx,
+        now,
+        dedup_key=dedup_key,
+        chat_id=chat_id,
+        kind=kind,
+        payload=payload,
+        not_before=not_before,
+        on_failure=on_failure,
+        valid_while=valid_while,
+    )
+
+
+async def enqueue_payload(
+    tx: Tx,
+    now: datetime,
+    *,
+    dedup_key: str,
+    chat_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    not_before: datetime | None = None,
+    on_failure: dict[str, Any] | None = None,
+    valid_while: dict[str, Any] | None = None,
+    broadcast_id: int | None = None,
+) -> bool:
+    """Queue one row whose payload the caller built (and checked); False if queued before."""
+    payload = dict(payload)
     if on_failure:
         payload["on_failure"] = on_failure
     if valid_while:
         payload["valid_while"] = valid_while
-    if extra:
-        payload.update(extra)
     n = await tx.execute_rowcount(
-        "INSERT INTO outbox (dedup_key, chat_id, kind, payload, created_at, not_before)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedup_key) DO NOTHING",
+        "INSERT INTO outbox (dedup_key, chat_id, kind, payload, created_at, not_before,"
+        " broadcast_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedup_key) DO NOTHING",
         (
             dedup_key,
             chat_id,
@@ -148,6 +205,7 @@ async def enqueue(
             json.dumps(payload, ensure_ascii=False),
             to_db(now),
             to_db(not_before or now),
+            broadcast_id,
         ),
     )
     return n > 0
@@ -165,7 +223,8 @@ async def due(
     if one_per_chat:
         where, params = _DUE_HEADS, (to_db(now), to_db(now), limit)
     else:
-        where, params = f"status IN {_ACTIVE} AND not_before <= ?", (to_db(now), limit)
+        where = f"status IN {_ACTIVE} AND not_before <= ? AND {_NOT_PAUSED}"
+        params = (to_db(now), limit)
     rows = await db.fetchall(
         f"SELECT {_COLS} FROM outbox WHERE {where} ORDER BY not_before, id LIMIT ?", params
     )
@@ -175,7 +234,7 @@ async def due(
 # A chat's head: its earliest active row that is due or has been tried (so is in backoff);
 # only a head whose not_before has come may go.
 _DUE_HEADS = (
-    f"id IN (SELECT min(id) FROM outbox WHERE status IN {_ACTIVE}"
+    f"id IN (SELECT min(id) FROM outbox WHERE status IN {_ACTIVE} AND {_NOT_PAUSED}"
     " AND (not_before <= ? OR attempts > 0) GROUP BY chat_id) AND not_before <= ?"
 )
 
@@ -198,23 +257,55 @@ async def mark_sending(tx: Tx, item_id: int) -> bool:
     """Claim a row just before its request and count the attempt; False if no longer active.
 
     Committed before the request goes out, so a crash leaves evidence of the message in flight.
+    A row of a paused broadcast is not claimed (it stays pending); one of a cancelled
+    broadcast (left ``sending`` by a crash, or read as due just before the cancel) is
+    finished unsent instead.
     """
     n = await tx.execute_rowcount(
         f"UPDATE outbox SET status = 'sending', attempts = attempts + 1"
-        f" WHERE id = ? AND status IN {_ACTIVE}",
+        f" WHERE id = ? AND status IN {_ACTIVE} AND {_CLAIMABLE}",
         (item_id,),
     )
+    if n == 0:
+        await tx.execute(
+            f"UPDATE outbox SET status = 'failed', last_error = ?"
+            f" WHERE id = ? AND status IN {_ACTIVE} AND broadcast_id IN"
+            " (SELECT id FROM broadcasts WHERE state = 'cancelled')",
+            (CANCELLED_ERROR, item_id),
+        )
+        await _settle(tx, item_id)
     return n > 0
 
 
 claim = mark_sending
 
 
-async def mark_sent(tx: Tx, now: datetime, item_id: int, message_id: int) -> None:
+async def _settle(tx: Tx, item_id: int) -> None:
+    """A row finished: its running broadcast is ``done`` once no row of it is active."""
     await tx.execute(
-        "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ? WHERE id = ?",
-        (to_db(now), message_id, item_id),
+        "UPDATE broadcasts SET state = 'done' WHERE state = 'running'"
+        " AND id = (SELECT broadcast_id FROM outbox WHERE id = ?)"
+        f" AND NOT EXISTS (SELECT 1 FROM outbox WHERE broadcast_id = broadcasts.id"
+        f" AND status IN {_ACTIVE})",
+        (item_id,),
     )
+
+
+async def mark_sent(
+    tx: Tx,
+    now: datetime,
+    item_id: int,
+    message_id: int,
+    message_ids: Sequence[int] | None = None,
+) -> None:
+    """Delivered as ``message_id`` (an album: ``message_ids`` has every one, first first)."""
+    ids = json.dumps(list(message_ids)) if message_ids and len(message_ids) > 1 else None
+    await tx.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, message_ids = ?"
+        " WHERE id = ?",
+        (to_db(now), message_id, ids, item_id),
+    )
+    await _settle(tx, item_id)
 
 
 async def mark_unconfirmed(tx: Tx, now: datetime, item_id: int, error: str) -> None:
@@ -224,6 +315,7 @@ async def mark_unconfirmed(tx: Tx, now: datetime, item_id: int, error: str) -> N
         " WHERE id = ?",
         (to_db(now), error, item_id),
     )
+    await _settle(tx, item_id)
 
 
 async def by_dedup_prefix(db: Database | Tx, prefix: str) -> list[OutboxItem]:
@@ -252,6 +344,7 @@ async def mark_superseded(tx: Tx, item_id: int, reason: str) -> None:
         "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?",
         (f"superseded: {reason}", item_id),
     )
+    await _settle(tx, item_id)
 
 
 async def mark_failed(tx: Tx, item_id: int, error: str) -> None:
@@ -259,6 +352,7 @@ async def mark_failed(tx: Tx, item_id: int, error: str) -> None:
     await tx.execute(
         "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?", (error, item_id)
     )
+    await _settle(tx, item_id)
 
 
 async def mark_blocked(tx: Tx, item_id: int, error: str) -> None:
@@ -266,6 +360,7 @@ async def mark_blocked(tx: Tx, item_id: int, error: str) -> None:
     await tx.execute(
         "UPDATE outbox SET status = 'blocked', last_error = ? WHERE id = ?", (error, item_id)
     )
+    await _settle(tx, item_id)
 
 
 async def retry_later(tx: Tx, item_id: int, not_before: datetime, error: str) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from storage.db import Database, Row, Tx
+from storage import followups
+from storage.db import Conn, Database, Row, Tx, execute, fetchall, fetchone, fetchval
+from storage.followups import Revision
 from storage.timeutil import from_db, from_db_required, to_db
 
 
@@ -41,12 +44,17 @@ class Version:
     questionnaire_version: int | None = None  # in force at confirmation (NULL before 0003)
 
 
+#: How a report session goes on after each answer: "fill" the next unanswered question,
+#: "edit" (one answer changed from the review) or "amend" (a confirmed report) back to the review.
+SessionMode = Literal["fill", "amend", "edit"]
+
+
 @dataclass(frozen=True)
 class Session:
     tg_id: int
     report_id: int | None
     step: str | None
-    mode: str
+    mode: SessionMode
     data: dict[str, Any]
     nonce: int
     shown_message_id: int | None = None  # the screen on display, once its send returned
@@ -102,7 +110,11 @@ async def find(db: Database | Tx, iso3: str, week: str) -> Report | None:
 
 
 async def get(db: Database | Tx, report_id: int) -> Report | None:
-    row = await db.fetchone("SELECT * FROM reports WHERE id = ?", (report_id,))
+    return await db.call(_get, report_id)
+
+
+def _get(c: Conn, report_id: int) -> Report | None:
+    row = fetchone(c, "SELECT * FROM reports WHERE id = ?", (report_id,))
     return None if row is None else _report(row)
 
 
@@ -125,7 +137,11 @@ async def confirmed_weeks(db: Database | Tx, iso3: str, limit: int = 8) -> list[
 
 
 async def answers(db: Database | Tx, report_id: int) -> dict[str, Any]:
-    rows = await db.fetchall("SELECT key, value FROM answers WHERE report_id = ?", (report_id,))
+    return await db.call(_answers, report_id)
+
+
+def _answers(c: Conn, report_id: int) -> dict[str, Any]:
+    rows = fetchall(c, "SELECT key, value FROM answers WHERE report_id = ?", (report_id,))
     return {r["key"]: json.loads(r["value"]) if r["value"] is not None else None for r in rows}
 
 
@@ -139,14 +155,21 @@ async def put_answer(
     message_id: int | None = None,
 ) -> None:
     """Store an answer; ``message_id`` is the typed message it came from (None: a button)."""
-    await tx.execute(
+    await tx.call(_put_answer, now, report_id, key, value, by, message_id)
+
+
+def _put_answer(
+    c: Conn, now: datetime, report_id: int, key: str, value: Any, by: int, message_id: int | None
+) -> None:
+    execute(
+        c,
         "INSERT INTO answers (report_id, key, value, answered_by, answered_at, message_id)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(report_id, key) DO UPDATE SET"
         " value = excluded.value, answered_by = excluded.answered_by,"
         " answered_at = excluded.answered_at, message_id = excluded.message_id",
         (report_id, key, None if value is None else json.dumps(value), by, to_db(now), message_id),
     )
-    await tx.execute("UPDATE reports SET updated_at = ? WHERE id = ?", (to_db(now), report_id))
+    execute(c, "UPDATE reports SET updated_at = ? WHERE id = ?", (to_db(now), report_id))
 
 
 async def answer_from_message(
@@ -233,19 +256,28 @@ async def latest_version(db: Database | Tx, report_id: int) -> Version | None:
 
 async def confirmed_answers(db: Database | Tx, iso3: str, week: str) -> dict[str, Any] | None:
     """The report of a country and week: its latest confirmed version's answers."""
-    row = await db.fetchone(
+    return await db.call(_confirmed_answers, iso3, week)
+
+
+def _confirmed_answers(c: Conn, iso3: str, week: str) -> dict[str, Any] | None:
+    row = fetchone(
+        c,
         "SELECT v.answers FROM report_versions v JOIN reports r ON r.id = v.report_id"
         " WHERE r.iso3 = ? AND r.week = ? ORDER BY v.version DESC LIMIT 1",
         (iso3, week),
     )
-    return None if row is None else json.loads(row[0])
+    return None if row is None else dict(json.loads(row[0]))
 
 
 # --- sessions ---------------------------------------------------------------------------
 
 
 async def session(db: Database | Tx, tg_id: int) -> Session | None:
-    row = await db.fetchone("SELECT * FROM sessions WHERE tg_id = ?", (tg_id,))
+    return await db.call(_session, tg_id)
+
+
+def _session(c: Conn, tg_id: int) -> Session | None:
+    row = fetchone(c, "SELECT * FROM sessions WHERE tg_id = ?", (tg_id,))
     if row is None:
         return None
     return Session(
@@ -267,22 +299,35 @@ async def set_session(
     tg_id: int,
     report_id: int | None,
     step: str | None,
-    mode: str = "fill",
+    mode: SessionMode = "fill",
     data: dict[str, Any] | None = None,
 ) -> int:
     """Move the person to a new screen; returns the new nonce for its buttons."""
-    await tx.execute(
+    return await tx.call(_set_session, now, tg_id, report_id, step, mode, data)
+
+
+def _set_session(
+    c: Conn,
+    now: datetime,
+    tg_id: int,
+    report_id: int | None,
+    step: str | None,
+    mode: str = "fill",
+    data: dict[str, Any] | None = None,
+) -> int:
+    execute(
+        c,
         "INSERT INTO sessions (tg_id, report_id, step, mode, data, nonce, updated_at)"
         " VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT(tg_id) DO UPDATE SET"
         " report_id = excluded.report_id, step = excluded.step, mode = excluded.mode,"
         " data = excluded.data, nonce = sessions.nonce + 1, updated_at = excluded.updated_at",
         (tg_id, report_id, step, mode, json.dumps(data) if data else None, to_db(now)),
     )
-    return int(await tx.fetchval("SELECT nonce FROM sessions WHERE tg_id = ?", (tg_id,)))
+    return int(fetchval(c, "SELECT nonce FROM sessions WHERE tg_id = ?", (tg_id,)))
 
 
 async def record_shown(
-    tx: Tx,
+    db: Database | Tx,
     tg_id: int,
     nonce: int,
     *,
@@ -293,8 +338,24 @@ async def record_shown(
     """The screen of session ``nonce`` is on display as ``message_id`` (or waits in the outbox).
 
     Only while the session is still at that screen: a later screen has its own record.
+    Given the Database, it is a write transaction of its own, in one round trip.
     """
-    await tx.execute(
+    if isinstance(db, Database):
+        await db.write(_record_shown, tg_id, nonce, message_id, keyboard, outbox_id)
+    else:
+        await db.call(_record_shown, tg_id, nonce, message_id, keyboard, outbox_id)
+
+
+def _record_shown(
+    c: Conn,
+    tg_id: int,
+    nonce: int,
+    message_id: int | None,
+    keyboard: bool,
+    outbox_id: int | None,
+) -> None:
+    execute(
+        c,
         "UPDATE sessions SET shown_message_id = ?, shown_keyboard = ?, shown_outbox_id = ?"
         " WHERE tg_id = ? AND nonce = ?",
         (message_id, int(keyboard), outbox_id, tg_id, nonce),
@@ -303,8 +364,12 @@ async def record_shown(
 
 async def outbox_message_id(db: Database | Tx, outbox_id: int) -> int | None:
     """The Telegram message id of an outbox row once sent; None while it waits."""
-    message_id: int | None = await db.fetchval(
-        "SELECT message_id FROM outbox WHERE id = ? AND status = 'sent'", (outbox_id,)
+    return await db.call(_outbox_message_id, outbox_id)
+
+
+def _outbox_message_id(c: Conn, outbox_id: int) -> int | None:
+    message_id: int | None = fetchval(
+        c, "SELECT message_id FROM outbox WHERE id = ? AND status = 'sent'", (outbox_id,)
     )
     return message_id
 
@@ -314,6 +379,141 @@ async def outbox_id_of(db: Database | Tx, dedup_key: str) -> int | None:
         "SELECT id FROM outbox WHERE dedup_key = ?", (dedup_key,)
     )
     return row_id
+
+
+# --- a questionnaire step in one round trip ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one step of the questionnaire reads, loaded in one call to the database thread.
+
+    The person's session; its report (None without one); the countries the person is an
+    active NFP of; the report's working answers; last week's confirmed answers of the
+    country (None if none); the message id of the screen waiting in the outbox once sent;
+    for a confirmed report, its revisions; and the language the person chose (None if
+    none), so that the reply to the step needs no read of its own.
+    """
+
+    session: Session | None
+    report: Report | None = None
+    countries: frozenset[str] = frozenset()
+    answers: dict[str, Any] = field(default_factory=dict)
+    last_week: dict[str, Any] | None = None
+    outbox_sent_id: int | None = None
+    revisions: list[Revision] = field(default_factory=list)
+    language: str | None = None
+
+
+WeekBefore = Callable[[str], str]  # the week before a week (the domain's calendar)
+
+
+async def load_step(db: Database | Tx, tg_id: int, week_before: WeekBefore) -> Step:
+    """Everything a step of ``tg_id``'s questionnaire reads, in one round trip."""
+    return await db.call(_load_step, tg_id, week_before)
+
+
+def _load_step(c: Conn, tg_id: int, week_before: WeekBefore) -> Step:
+    session = _session(c, tg_id)
+    countries = frozenset(
+        r[0]
+        for r in fetchall(
+            c,
+            "SELECT a.iso3 FROM assignments a JOIN people p ON p.tg_id = a.tg_id"
+            " WHERE a.revoked_at IS NULL AND a.tg_id = ?",
+            (tg_id,),
+        )
+    )
+    language = fetchval(c, "SELECT language FROM people WHERE tg_id = ?", (tg_id,))
+    report = None if session is None or session.report_id is None else _get(c, session.report_id)
+    if session is None or report is None:
+        return Step(session, countries=countries, language=language)
+    sent = None
+    if session.shown_outbox_id is not None:
+        sent = _outbox_message_id(c, session.shown_outbox_id)
+    return Step(
+        session,
+        report,
+        countries,
+        _answers(c, report.id),
+        _confirmed_answers(c, report.iso3, week_before(report.week)),
+        sent,
+        followups.revisions_on(c, report.iso3, report.week) if report.confirmed else [],
+        language,
+    )
+
+
+async def apply_answers(
+    tx: Tx,
+    now: datetime,
+    tg_id: int,
+    report_id: int,
+    values: dict[str, Any],
+    mode: str,
+    step_after: Callable[[dict[str, Any]], str],
+    week_before: WeekBefore,
+    message_id: int | None = None,
+    *,
+    last: bool = False,
+) -> Step:
+    """Store answers, move the session to ``step_after(all answers)`` (a new nonce) and load
+    the step it is then at, in one round trip. ``step_after`` is the domain's rule, a plain
+    function of the answers run on the database thread. ``last``: the transaction's last
+    call, committed in the same round trip (:meth:`Tx.finish`)."""
+    run = tx.finish if last else tx.call
+    return await run(
+        _apply_answers, now, tg_id, report_id, values, mode, step_after, week_before, message_id
+    )
+
+
+def _apply_answers(
+    c: Conn,
+    now: datetime,
+    tg_id: int,
+    report_id: int,
+    values: dict[str, Any],
+    mode: str,
+    step_after: Callable[[dict[str, Any]], str],
+    week_before: WeekBefore,
+    message_id: int | None,
+) -> Step:
+    for key, value in values.items():
+        _put_answer(c, now, report_id, key, value, tg_id, message_id)
+    step = step_after(_answers(c, report_id))
+    _set_session(c, now, tg_id, report_id, step, mode)
+    return _load_step(c, tg_id, week_before)
+
+
+async def move(
+    tx: Tx,
+    now: datetime,
+    tg_id: int,
+    report_id: int | None,
+    step: str | None,
+    mode: str,
+    week_before: WeekBefore,
+    data: dict[str, Any] | None = None,
+    *,
+    last: bool = False,
+) -> Step:
+    """:func:`set_session` and :func:`load_step` in one round trip (``last``: and the
+    transaction's COMMIT, see :func:`apply_answers`)."""
+    run = tx.finish if last else tx.call
+    return await run(_move, now, tg_id, report_id, step, mode, week_before, data)
+
+
+def _move(
+    c: Conn,
+    now: datetime,
+    tg_id: int,
+    report_id: int | None,
+    step: str | None,
+    mode: str,
+    week_before: WeekBefore,
+    data: dict[str, Any] | None,
+) -> Step:
+    _set_session(c, now, tg_id, report_id, step, mode, data)
+    return _load_step(c, tg_id, week_before)
 
 
 # --- scheduler marks, digests -----------------------------------------------------------

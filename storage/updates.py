@@ -5,20 +5,29 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from storage.db import Database, Tx
+from storage.db import Conn, Database, Tx
 from storage.timeutil import to_db
 
 
 async def keep(
     tx: Tx, now: datetime, fetched: Sequence[tuple[int, str]], finished: Iterable[int] = ()
 ) -> None:
-    """Keep fetched updates (id, JSON) until processed; forget the ``finished`` ones."""
-    await tx.executemany(
+    """Keep fetched updates (id, JSON) until processed; forget the ``finished`` ones.
+
+    The transaction's last call (one round trip with its BEGIN and COMMIT): nothing of it
+    may follow in the same transaction.
+    """
+    rows = [(update_id, payload, to_db(now)) for update_id, payload in fetched]
+    await tx.finish(_keep, rows, [(u,) for u in finished])
+
+
+def _keep(c: Conn, rows: list[tuple[int, str, str]], finished: list[tuple[int]]) -> None:
+    c.executemany(
         "INSERT INTO update_inbox (update_id, payload, at) VALUES (?, ?, ?)"
         " ON CONFLICT (update_id) DO NOTHING",
-        [(update_id, payload, to_db(now)) for update_id, payload in fetched],
-    )
-    await forget(tx, finished)
+        rows,
+    ).close()
+    c.executemany("DELETE FROM update_inbox WHERE update_id = ?", finished).close()
 
 
 async def forget(tx: Tx, update_ids: Iterable[int]) -> None:

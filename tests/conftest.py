@@ -19,6 +19,7 @@ from bot.config import Config, load_config
 from bot.core.clock import FakeClock
 from bot.core.i18n import SUPPORTED, use_languages
 from sandbox import Sandbox
+from storage.db import strict_transactions
 from tests.support import ADMIN_ID, BotEnv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,14 @@ def _all_languages() -> Iterator[None]:
     use_languages(SUPPORTED, SUPPORTED[0])
     yield
     use_languages(SUPPORTED, SUPPORTED[0])
+
+
+@pytest.fixture(autouse=True)
+def _strict_transactions() -> Iterator[None]:
+    """Every test holds the write lock's rule: a transaction that awaits anything but its
+    SQL fails (storage.db's module doc), so the real flows the suite drives are checked."""
+    with strict_transactions():
+        yield
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack
 from bot.config import Config
 from bot.core.clock import FakeClock
 from bot.core.services import Services
+from bot.outbox.sender import OutboxSender
 from bot.wiring.app import Options, build_application
 from bot.wiring.context import BotApplication
 from bot.wiring.runner import polling
@@ -29,6 +30,13 @@ class BotEnv:
         assert self.app is not None
         svc: Services = self.app.bot_data["svc"]
         return svc
+
+    @property
+    def outbox(self) -> OutboxSender:
+        """The running outbox sender (to drain it)."""
+        assert self.app is not None
+        sender: OutboxSender = self.app.bot_data["outbox"][0]
+        return sender
 
     async def start(self) -> None:
         self.app = build_application(
@@ -157,9 +165,10 @@ async def make_nfp(
 
 async def deliver(env: BotEnv) -> None:
     """Run the cycle now and wait until the outbox has sent everything due."""
+    from bot.digest import post
     from bot.reporting.schedule import tick
 
     await tick(env.svc)
-    sender = env.app.bot_data["outbox"][0]  # type: ignore[union-attr]
-    await sender.drain(timeout=20)
+    await post.due(env.svc)  # as the cycle's job does (bot.wiring.app)
+    await env.outbox.drain(timeout=20)
     await env.sandbox.settle()

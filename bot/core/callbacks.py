@@ -18,18 +18,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
-from datetime import date
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self, get_args
 
 from bot.config import Config
+from bot.core.week import Week
 
 MAX_BYTES = 64  # Telegram's limit for callback_data
 MAX_ROW_ID = 2**63 - 1  # SQLite INTEGER
 MAX_USER_ID = 2**53 - 1  # Telegram: user ids have at most 52 significant bits
 DELEGATION_DAYS = (7, 14, 28)  # the lengths /delegate offers (1, 2 and 4 weeks)
 INVITE_KINDS = ("main", "alternate")
-REPORT_ACTIONS = ("c", "t", "d", "s", "nc", "e", "back", "ok", "ok!")
-ACTIONS_WITH_ARG = frozenset({"c", "t", "e"})
+#: A questionnaire button's action: choose (c), toggle (t), done (d), skip (s), no change
+#: since last week (nc), edit an answer (e), back to the review, confirm (ok), confirm despite
+#: the warnings (ok!).
+ReportAction = Literal["c", "t", "d", "s", "nc", "e", "back", "ok", "ok!"]
+REPORT_ACTIONS: tuple[ReportAction, ...] = get_args(ReportAction)
+ACTIONS_WITH_ARG: frozenset[ReportAction] = frozenset({"c", "t", "e"})
+_ACTIONS: dict[str, ReportAction] = {a: a for a in REPORT_ACTIONS}
 
 _ID = r"\d{1,19}"
 _ISO3 = r"[A-Z]{3}"
@@ -61,7 +66,7 @@ def _iso3(text: str, config: Config) -> str:
 
 def _week(text: str) -> str:
     try:
-        date.fromisocalendar(int(text[:4]), int(text[-2:]), 1)
+        Week.parse(text)
     except ValueError:
         raise BadCallback(text) from None
     return text
@@ -202,12 +207,14 @@ class ReportButton(Callback):
         f"(?::(?P<arg>{_KEY}))?"
     )
     nonce: int
-    action: str
+    action: ReportAction
     arg: str = ""
 
     @classmethod
     def _build(cls, g: dict[str, Any], config: Config) -> ReportButton:
-        action = _one_of(g["action"], REPORT_ACTIONS)
+        action = _ACTIONS.get(g["action"])
+        if action is None:
+            raise BadCallback(g["action"])
         if (action in ACTIONS_WITH_ARG) != (g["arg"] is not None):
             raise BadCallback(action)
         return cls(_int(g["nonce"], MAX_ROW_ID), action, g["arg"] or "")
@@ -354,6 +361,192 @@ class KeepDigest(Callback):
     PREFIX = "gk"
 
 
+# --- guidance: the library, subscriptions, privacy ------------------------------------------
+
+GUIDANCE_SOURCES = ("who", "ecdc", "secretariat")
+_FLAG = r"[01]"
+
+
+def _topic(text: str, config: Config) -> str:
+    return _one_of(text, tuple(t.key for t in config.topics))
+
+
+@dataclass(frozen=True)
+class _ItemId(Callback):
+    BODY = f"(?P<item>{_ID})"
+    item_id: int
+
+    @classmethod
+    def _build(cls, g: dict[str, Any], config: Config) -> Self:
+        return cls(_int(g["item"], MAX_ROW_ID))
+
+
+@dataclass(frozen=True)
+class GuidanceOpen(_ItemId):
+    """``go:<item id>``: show (or send) the item, or say it was withdrawn."""
+
+    PREFIX = "go"
+
+
+@dataclass(frozen=True)
+class GuidanceRead(_ItemId):
+    """``grd:<item id>``: an NFP acknowledges the alert (once, whatever the taps)."""
+
+    PREFIX = "grd"
+
+
+@dataclass(frozen=True)
+class GuidancePage(Callback):
+    """``gpg:<search id>:<page>``: a page of /guidance (search 0: the latest items)."""
+
+    PREFIX = "gpg"
+    BODY = f"(?P<search>{_ID}):(?P<page>\\d{{1,6}})"
+    search_id: int
+    page: int
+
+    @classmethod
+    def _build(cls, g: dict[str, Any], config: Config) -> GuidancePage:
+        return cls(_int(g["search"], MAX_ROW_ID), int(g["page"]))
+
+
+@dataclass(frozen=True)
+class SubTopic(Callback):
+    """``gst:<topic>:<0|1>``: receive (1) or not (0) alerts on a topic of the config."""
+
+    PREFIX = "gst"
+    BODY = f"(?P<topic>{_KEY}):(?P<on>{_FLAG})"
+    topic: str
+    on: int
+
+    @classmethod
+    def _build(cls, g: dict[str, Any], config: Config) -> SubTopic:
+        return cls(_topic(g["topic"], config), int(g["on"]))
+
+
+@dataclass(frozen=True)
+class SubLanguage(Callback):
+    """``gsl:<lang>:<0|1>``: receive (1) or not (0) items in a language of the config."""
+
+    PREFIX = "gsl"
+    BODY = f"(?P<code>{_LANG}):(?P<on>{_FLAG})"
+    code: str
+    on: int
+
+    @classmethod
+    def _build(cls, g: dict[str, Any], config: Config) -> SubLanguage:
+        return cls(_one_of(g["code"], config.languages), int(g["on"]))
+
+
+@dataclass(frozen=True)
+class SubscribeOn(Callback):
+    """``gsy``: subscribe (again), keeping earlier choices."""
+
+    PREFIX = "gsy"
+
+
+@dataclass(frozen=True)
+class SubscribeOff(Callback):
+    """``gsn``: unsubscribe from every alert (the button under each alert)."""
+
+    PREFIX = "gsn"
+
+
+@dataclass(frozen=True)
+class DraftTopic(Callback):
+    """``gdt:<topic>:<0|1>``: the admin's draft item is (not) on this topic."""
+
+    PREFIX = "gdt"
+    BODY = f"(?P<topic>{_KEY}):(?P<on>{_FLAG})"
+    topic: str
+    on: int
+
+    @classmethod
+    def _build(cls, g: dict[str, Any], config: Config) -> DraftTopic:
+        return cls(_topic(g["topic"], config), int(g["on"]))
+
+
+@dataclass(frozen=True)
+class DraftLanguage(Callback):
+    """``gdl:<lang>``: the draft item's language."""
+
+    PREFIX = "gdl"
+    BODY = f"(?P<code>{_LANG})"
+    code: str
+
+    @classmethod
+    def _build(cls, g: dict[str, Any], config: Config) -> DraftLanguage:
+        return cls(_one_of(g["code"], config.languages))
+
+
+@dataclass(frozen=True)
+class DraftSource(Callback):
+    """``gds:<source>``: who published the draft item."""
+
+    PREFIX = "gds"
+    BODY = f"(?P<source>{'|'.join(GUIDANCE_SOURCES)})"
+    source: str
+
+    @classmethod
+    def _build(cls, g: dict[str, Any], config: Config) -> DraftSource:
+        return cls(_one_of(g["source"], GUIDANCE_SOURCES))
+
+
+@dataclass(frozen=True)
+class DraftSave(Callback):
+    """``gdy``: add the draft to the library (and alert its subscribers) or save the edit."""
+
+    PREFIX = "gdy"
+
+
+@dataclass(frozen=True)
+class DraftCancel(Callback):
+    """``gdn``: drop the draft."""
+
+    PREFIX = "gdn"
+
+
+@dataclass(frozen=True)
+class DraftUpdateExisting(_ItemId):
+    """``gdu:<item id>``: the link is already in the library; update that item instead."""
+
+    PREFIX = "gdu"
+
+
+@dataclass(frozen=True)
+class ItemEdit(_ItemId):
+    """``gie:<item id>``: edit an item's topics, language and source."""
+
+    PREFIX = "gie"
+
+
+@dataclass(frozen=True)
+class ItemWithdraw(_ItemId):
+    """``giw:<item id>``: ask to confirm withdrawing an item."""
+
+    PREFIX = "giw"
+
+
+@dataclass(frozen=True)
+class ItemWithdrawConfirm(_ItemId):
+    """``giy:<item id>``: withdraw it."""
+
+    PREFIX = "giy"
+
+
+@dataclass(frozen=True)
+class ForgetConfirm(Callback):
+    """``fmy``: yes, remove my personal data."""
+
+    PREFIX = "fmy"
+
+
+@dataclass(frozen=True)
+class ForgetCancel(Callback):
+    """``fmn``: keep everything."""
+
+    PREFIX = "fmn"
+
+
 #: Every kind, for the handler table and the tests.
 ALL: tuple[type[Callback], ...] = (
     Language,
@@ -373,4 +566,22 @@ ALL: tuple[type[Callback], ...] = (
     DelegateFor,
     MoveDigest,
     KeepDigest,
+    GuidanceOpen,
+    GuidanceRead,
+    GuidancePage,
+    SubTopic,
+    SubLanguage,
+    SubscribeOn,
+    SubscribeOff,
+    DraftTopic,
+    DraftLanguage,
+    DraftSource,
+    DraftSave,
+    DraftCancel,
+    DraftUpdateExisting,
+    ItemEdit,
+    ItemWithdraw,
+    ItemWithdrawConfirm,
+    ForgetConfirm,
+    ForgetCancel,
 )

@@ -27,6 +27,7 @@ from bot.core.services import Services
 from bot.outbox import delivery
 from bot.reporting import cycle
 from bot.reporting.status import CountryStatus, week_status
+from bot.reporting.texts import week_title
 from storage import boards, outbox, regions
 from storage.db import Tx
 from storage.outbox import OutboxItem
@@ -43,19 +44,8 @@ ICONS = {"on_time": "✅", "late": "⏰", "in_progress": "✏️", "missing": "�
 
 def render(tr: Translator, region: Region, week: str, rows: list[CountryStatus]) -> str:
     """The board's HTML text (short: one line per country, names and no personal data)."""
-    start, end = cycle.week_range(week)
-    lines = [
-        "📋 <b>"
-        + html.escape(
-            tr.gettext("{region}: reports for week {number} ({start} – {end})").format(
-                region=region.name[tr.lang],
-                number=int(week[-2:]),
-                start=tr.date(start, "d MMM"),
-                end=tr.date(end, "d MMM y"),
-            )
-        )
-        + "</b>"
-    ]
+    title = week_title(tr, region.name[tr.lang], week)  # escaped already
+    lines = ["📋 <b>" + tr.gettext("Reports: {title}").format(title=title) + "</b>"]
     expected = [s for s in rows if s.expected]
     others = [s for s in rows if not s.expected]
     for s in expected:

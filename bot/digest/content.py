@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bot.config import Country, Region
-from bot.digest.week import Week, weeks_between
+from bot.core.week import Week, weeks_between
 from bot.reporting import cycle
 from storage import digest as store
 from storage.db import Database
@@ -96,14 +96,15 @@ class Need:
 
 @dataclass(frozen=True)
 class RevisionLine:
-    """A figure of an earlier week corrected since the last digest."""
+    """A figure of an earlier week corrected since the last digest: by a revision
+    (``/revise``, with its reason) or by an amended report (``reason`` None)."""
 
     iso3: str
     week: Week
     key: str
     old: Any
     new: Any
-    reason: str
+    reason: str | None
     at: datetime
 
     @property
@@ -271,8 +272,7 @@ async def build(
     since = await store.last_posted_before(db, region.key, str(week)) or digest_time(
         region, week.previous()
     )
-    recorded = await store.revisions_recorded(db, iso3s, since, as_of)
-    revision_lines = tuple(
+    changed = [
         RevisionLine(
             iso3=r.iso3,
             week=Week.parse(r.week),
@@ -282,7 +282,27 @@ async def build(
             reason=r.reason,
             at=r.at,
         )
-        for r in sorted(recorded, key=lambda r: (iso3s.index(r.iso3), r.week, r.id))
+        for r in await store.revisions_recorded(db, iso3s, since, as_of)
+    ]
+    for amended in await store.amendments_recorded(db, iso3s, str(week), since, as_of):
+        for key in number_keys:
+            old, new = amended.previous.get(key), amended.answers.get(key)
+            if old != new:
+                changed.append(
+                    RevisionLine(
+                        amended.iso3, Week.parse(amended.week), key, old, new, None, amended.at
+                    )
+                )
+    revision_lines = tuple(
+        sorted(
+            changed,
+            key=lambda r: (
+                iso3s.index(r.iso3),
+                r.week,
+                r.at,
+                number_keys.index(r.key) if r.key in number_keys else 0,
+            ),
+        )
     )
     return Digest(
         region=region,

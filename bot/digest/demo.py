@@ -24,12 +24,12 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 
 from bot.config import Config, Region
-from bot.digest.week import Week
+from bot.core.week import Week
 from bot.reporting import cycle
 from storage import digest as store
 from storage import followups, people
@@ -144,11 +144,9 @@ async def load(db: Database, config: Config, region: Region, rows: Iterable[Row]
 
 
 def _confirmed_at(region: Region, iso3: str, week: Week) -> datetime:
-    country = region.country(iso3)
-    day = week.next().monday
-    return datetime.combine(day, time(12, 0), tzinfo=country.tz).astimezone(
-        cycle.cycle_for(region, country, str(week)).deadline.tzinfo
-    )
+    """Monday after the week, 12:00 in the country's own timezone (after the prompt)."""
+    local = datetime.combine(week.next().monday(), time(12, 0), tzinfo=region.country(iso3).tz)
+    return local.astimezone(UTC)
 
 
 def _absorbing_week(

@@ -13,18 +13,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bot.config import Config, Country, Question, Region
-from bot.digest.week import Week
+from bot.core.services import Services
+from bot.core.week import Week
 from bot.reporting import cycle
 from storage import digest as store
 from storage.db import Database
 
 Format = Literal["csv", "xlsx", "dhis2"]
 FORMATS: tuple[Format, ...] = ("csv", "xlsx", "dhis2")
+#: "As of" for an export: everything recorded (no clock needed to read what is there).
+EVERYTHING = datetime(9999, 12, 31, tzinfo=UTC)
 FIXED_AFTER = ("submitted_by", "submitted_at", "last_confirmed_at", "late", "versions", "revisions")
 
 
@@ -43,16 +47,19 @@ class ExportRow:
 
 
 async def rows(
-    db: Database, config: Config, first: Week, last: Week, region_key: str | None = None
+    db: Database,
+    config: Config,
+    first: Week,
+    last: Week,
+    region_keys: Sequence[str] | None = None,
 ) -> list[ExportRow]:
-    """The confirmed reports of ``first``..``last`` (all regions, or one), as they stand."""
-    regions = [config.region(region_key)] if region_key else list(config.regions)
+    """The confirmed reports of ``first``..``last`` (all regions, or these), as they stand."""
+    regions = [r for r in config.regions if region_keys is None or r.key in region_keys]
     out: list[ExportRow] = []
-    now = datetime.now().astimezone()  # everything recorded so far
     for region in regions:
         iso3s = [c.iso3 for c in region.countries]
-        reports = await store.confirmed_reports(db, iso3s, str(first), str(last), now)
-        revisions = await store.revisions_of_weeks(db, iso3s, str(first), str(last), now)
+        reports = await store.confirmed_reports(db, iso3s, str(first), str(last), EVERYTHING)
+        revisions = await store.revisions_of_weeks(db, iso3s, str(first), str(last), EVERYTHING)
         names = await store.person_names(db, [r.confirmed_by for r in reports])
         order = {iso3: i for i, iso3 in enumerate(iso3s)}
         for report in sorted(reports, key=lambda r: (r.week, order[r.iso3])):
@@ -197,11 +204,74 @@ async def export(
     first: Week,
     last: Week,
     fmt: Format,
-    region_key: str | None = None,
+    region_keys: Sequence[str] | None = None,
 ) -> tuple[bytes, str]:
     """The export file's bytes and its name (``reports_2020-W10_2020-W30.csv``)."""
-    found = await rows(db, config, first, last, region_key)
-    render = {"csv": to_csv, "xlsx": to_xlsx, "dhis2": to_dhis2}[fmt]
+    return render(await rows(db, config, first, last, region_keys), config, first, last, fmt)
+
+
+def render(
+    found: list[ExportRow], config: Config, first: Week, last: Week, fmt: Format
+) -> tuple[bytes, str]:
+    """The rows as a file of ``fmt``, and its name."""
+    write = {"csv": to_csv, "xlsx": to_xlsx, "dhis2": to_dhis2}[fmt]
     extension = "json" if fmt == "dhis2" else fmt
     suffix = "_dhis2" if fmt == "dhis2" else ""
-    return render(found, config), f"reports_{first}_{last}{suffix}.{extension}"
+    return write(found, config), f"reports_{first}_{last}{suffix}.{extension}"
+
+
+# --- /export (an admin in Telegram) ---------------------------------------------------------
+
+#: Weeks an ``/export`` without a first week covers, the current one included.
+DEFAULT_WEEKS = 12
+
+
+class ExportUsage(Exception):
+    """The ``/export`` arguments could not be read (the handler shows the usage)."""
+
+
+@dataclass(frozen=True)
+class AdminExport:
+    data: bytes
+    filename: str
+    first: Week
+    last: Week
+    reports: int
+
+
+def parse_request(args: Sequence[str], current: Week) -> tuple[Week, Week, Format]:
+    """``[from-week] [to-week] [csv|xlsx|dhis2]`` in any order of format; weeks as ``/status``
+    reads them (``2020-W30``, ``W30``, ``30``, ``last``). Default: the last
+    :data:`DEFAULT_WEEKS` weeks to ``current``, as CSV."""
+    fmt: Format = "csv"
+    weeks: list[Week] = []
+    for arg in args:
+        word = arg.strip().lower()
+        if word in FORMATS:
+            fmt = word
+            continue
+        week = cycle.parse_week(arg, str(current))
+        if week is None or len(weeks) == 2:
+            raise ExportUsage(arg)
+        weeks.append(Week.parse(week))
+    if not weeks:
+        return current.shift(-(DEFAULT_WEEKS - 1)), current, fmt
+    first, last = weeks[0], weeks[1] if len(weeks) == 2 else current
+    if last < first:
+        raise ExportUsage(str(last))
+    return first, last, fmt
+
+
+async def for_admin(svc: Services, admin_id: int, args: Sequence[str]) -> AdminExport:
+    """The file an admin asked for, of the regions they administer (NotAllowed otherwise)."""
+    from bot.people.roles import require_admin
+
+    scope = await require_admin(svc, admin_id, "export")
+    regions = [r for r in svc.config.regions if scope.covers(r.key)]
+    now = svc.clock.now()
+    current = max(Week.parse(cycle.region_week(r, now)) for r in regions)
+    first, last, fmt = parse_request(args, current)
+    keys = [r.key for r in regions]
+    found = await rows(svc.db, svc.config, first, last, keys)
+    data, name = render(found, svc.config, first, last, fmt)
+    return AdminExport(data, name, first, last, len(found))

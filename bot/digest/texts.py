@@ -16,8 +16,8 @@ from babel.dates import format_interval
 
 from bot.core.i18n import N_, Translator
 from bot.core.textlimits import MESSAGE_LIMIT, split_html
+from bot.core.week import Week
 from bot.digest.content import CountryWeek, Digest, RevisionLine
-from bot.digest.week import Week
 
 #: Short names of the usual figures (a question's full label is too long for a line).
 SHORT_LABELS = {
@@ -40,7 +40,7 @@ def signed(tr: Translator, value: int) -> str:
 
 def week_label(tr: Translator, week: Week) -> str:
     """``week 30 (Jul 20 – 26, 2020)`` in the reader's language."""
-    span = format_interval(week.monday, week.sunday, "yMMMd", locale=tr.lang)
+    span = format_interval(week.monday(), week.sunday(), "yMMMd", locale=tr.lang)
     return tr.gettext("week {number} ({dates})").format(number=week.number, dates=span)
 
 
@@ -63,19 +63,24 @@ def messages(digest: Digest, tr: Translator, limit: int = MESSAGE_LIMIT) -> list
     return split_html(text(digest, tr), limit)
 
 
+def sections(digest: Digest, tr: Translator) -> dict[str, str]:
+    """Each section as HTML by name, in the order the digest shows them ("" when empty):
+    the messages join them, the PDF bulletin takes them one by one."""
+    return {
+        "header": _header(digest, tr),
+        "completeness": _completeness(digest, tr),
+        "figures": _figures(digest, tr),
+        "revisions": _revisions(digest, tr),
+        "rates": _rates(digest, tr),
+        "needs": _needs(digest, tr),
+        "training": _quoted(digest, tr, tr.gettext("Training topics wanted"), digest.training),
+        "developments": _quoted(digest, tr, tr.gettext("Key developments"), digest.developments),
+    }
+
+
 def text(digest: Digest, tr: Translator) -> str:
     """The whole digest as one HTML text (sections apart by blank lines)."""
-    sections = [
-        _header(digest, tr),
-        _completeness(digest, tr),
-        _figures(digest, tr),
-        _revisions(digest, tr),
-        _rates(digest, tr),
-        _needs(digest, tr),
-        _quoted(digest, tr, tr.gettext("Training topics wanted"), digest.training),
-        _quoted(digest, tr, tr.gettext("Key developments"), digest.developments),
-    ]
-    return "\n\n".join(s for s in sections if s)
+    return "\n\n".join(s for s in sections(digest, tr).values() if s)
 
 
 def _header(digest: Digest, tr: Translator) -> str:
@@ -142,7 +147,8 @@ def _figures(digest: Digest, tr: Translator) -> str:
     for line in digest.countries:
         name = _name(digest, line.iso3, tr)
         if line.state == "missing":
-            lines.append(f"<b>{name}</b>: {tr.gettext('no report')}")
+            no_report = tr.gettext("no report")
+            lines.append(f"<b>{name}</b>: {no_report}")
             continue
         figures = " · ".join(_figure(tr, digest, line, k) for k in digest.number_keys)
         lines.append(f"<b>{name}</b>: {figures}")
@@ -166,7 +172,11 @@ def _revision(digest: Digest, tr: Translator, r: RevisionLine) -> str:
     )
     if r.delta is not None:
         line += f" ({signed(tr, r.delta)})"
-    reason = tr.gettext("Reason: {reason}").format(reason=f"«{html.escape(r.reason, quote=False)}»")
+    if r.reason is None:
+        amended = tr.gettext("The report was amended.")
+        return f"{line}. {amended}"
+    quoted = f"«{html.escape(r.reason, quote=False)}»"
+    reason = tr.gettext("Reason: {reason}").format(reason=quoted)
     return f"{line}. {reason}"
 
 
@@ -195,9 +205,11 @@ def _rates(digest: Digest, tr: Translator) -> str:
 
 
 def _needs(digest: Digest, tr: Translator) -> str:
-    title = f"<b>{tr.gettext('Needs in supplies and consumables')}</b>"
+    needs_title = tr.gettext("Needs in supplies and consumables")
+    title = f"<b>{needs_title}</b>"
     if not digest.needs:
-        return f"{title}\n{tr.gettext('No needs reported this week.')}"
+        none = tr.gettext("No needs reported this week.")
+        return f"{title}\n{none}"
     try:
         question = digest.region.questionnaire.question("needs")
     except KeyError:  # pragma: no cover - needs come from that question

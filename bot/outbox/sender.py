@@ -28,6 +28,14 @@ Pacing: a separate ``ExtBot`` with PTB's ``AIORateLimiter`` keeps ~30 messages/s
 and 20/min per group; it has no per-private-chat limit, so the sender keeps one itself
 (``per_chat_interval``) and also counts group sends, so that a busy chat is skipped for the
 moment instead of stalling everyone behind it.
+
+Kinds: a row's payload is a typed message (``bot.outbox.messages``), sent with
+sendMessage, sendPhoto, sendMediaGroup or sendDocument. Media go up as bytes the first
+time; the ``file_id`` Telegram answers (a photo's largest size, the document's) is recorded
+with the row's outcome, and later sends name it instead. Overlapping sends of the same new
+bytes wait for the first upload, so a chart to a group and three admins goes up once; a
+cached ``file_id`` Telegram refuses (another bot token) is forgotten and the row goes
+again, uploading.
 """
 
 from __future__ import annotations
@@ -44,7 +52,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, PhotoSize
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -56,11 +64,14 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.outbox import delivery
+from bot.outbox import delivery, messages
 from bot.outbox.delivery import Failure
+from bot.outbox.messages import Album, Document, Media, Photo, Text
 from bot.wiring.request import AiohttpRequest, AnswerTimedOut
+from storage import media as media_store
 from storage import outbox as store
 from storage import people
+from storage.media import SendAs
 
 if TYPE_CHECKING:
     from bot.core.services import Services
@@ -128,7 +139,8 @@ class _Verdict:
     """What one request came to, held in memory until the row says so.
 
     ``action``: ``sent``, ``unconfirmed`` (no answer), ``release`` (429, not the row's
-    fault), ``migrated``, ``retry`` (backoff) or ``final`` (``failure`` says why).
+    fault), ``migrated``, ``refile`` (a cached file_id Telegram no longer knows: forget it,
+    upload again), ``retry`` (backoff) or ``final`` (``failure`` says why).
     """
 
     outcome: _Outcome
@@ -138,6 +150,62 @@ class _Verdict:
     retry_at: datetime | None = None
     new_chat_id: int | None = None
     failure: Failure | None = None
+    message_ids: tuple[int, ...] = ()  # an album's, first first
+    file_ids: tuple[tuple[str, SendAs, str], ...] = ()  # (sha256, sent as, file_id) uploaded
+    stale: tuple[tuple[str, SendAs], ...] = ()  # cached file_ids Telegram refused
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What Telegram answered a send: the message id(s), and file_ids of what was uploaded."""
+
+    message_ids: tuple[int, ...]
+    file_ids: tuple[tuple[str, SendAs, str], ...] = ()
+
+
+class _StaleFileId(Exception):
+    """Telegram refused a file_id this bot cached (400): e.g. the bot's token changed, and
+    file_ids belong to one bot. The row goes again with the bytes uploaded."""
+
+    def __init__(self, refs: tuple[tuple[str, SendAs], ...], message: str) -> None:
+        super().__init__(message)
+        self.refs = refs
+
+
+def _largest(sizes: tuple[PhotoSize, ...]) -> str:
+    """The file_id of a photo's largest size (the one a resend should show)."""
+    return max(sizes, key=lambda s: s.width * s.height).file_id
+
+
+class _Input:
+    """One media argument of a request: a cached file_id, or the bytes to upload.
+
+    ``cacheable``: the file_id Telegram answers for an upload may be reused. Not so for a
+    document sent under another name than the one its bytes were stored with: a file_id
+    keeps the name it was uploaded under.
+    """
+
+    def __init__(
+        self, media: Media, send_as: SendAs, value: str | bytes, filename: str, cacheable: bool
+    ) -> None:
+        self.media = media
+        self.send_as: SendAs = send_as
+        self.value = value
+        self.filename = filename
+        self.cacheable = cacheable
+
+    @property
+    def key(self) -> tuple[str, SendAs]:
+        return (self.media.sha256, self.send_as)
+
+    @property
+    def uploaded(self) -> bool:
+        return isinstance(self.value, bytes)
+
+    def learnt(self, file_id: str) -> tuple[tuple[str, SendAs, str], ...]:
+        if not (self.uploaded and self.cacheable):
+            return ()
+        return ((self.media.sha256, self.send_as, file_id),)
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -151,8 +219,7 @@ def _retry_after(exc: RetryAfter) -> float:
         return _seconds(exc.retry_after)
 
 
-def _markup(item: OutboxItem) -> InlineKeyboardMarkup | None:
-    rows = item.buttons
+def _markup(rows: messages.Buttons) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
     return InlineKeyboardMarkup(
@@ -198,6 +265,11 @@ class OutboxSender:
         # an outcome Telegram gave that the database has not taken yet (locked): it is
         # recorded before anything else is sent, and the request is never made again
         self._unrecorded: tuple[OutboxItem, _Verdict] | None = None
+        # file_ids learnt by this process, usable before their row is recorded, and a lock
+        # per media being uploaded: sends of the same new bytes that overlap wait for the
+        # first upload and then name its file_id (one entry per distinct media sent)
+        self._file_ids: dict[tuple[str, SendAs], str] = {}
+        self._uploading: dict[tuple[str, SendAs], asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -402,10 +474,157 @@ class OutboxSender:
         self._unrecorded = None
         log.info("outbox: #%d (%s) recorded as %s at last", item.id, item.kind, verdict.action)
 
+    async def _media_input(self, media: Media, send_as: SendAs, name: str) -> _Input:
+        """The file_id Telegram gave these bytes sent this way, else the bytes (reads only:
+        outside any transaction). A document's file_id keeps the name it was uploaded with,
+        so it is reused only under the name its bytes were stored with."""
+        db = self._svc.db
+        info = await media_store.get(db, media.sha256, with_data=False)
+        if info is None:
+            raise LookupError(f"media {media.sha256[:12]} is not stored")
+        cacheable = send_as == "photo" or name == info.filename
+        known = self._file_ids.get((media.sha256, send_as)) or info.file_id(send_as)
+        if known and cacheable:
+            return _Input(media, send_as, known, name, cacheable)
+        stored = await media_store.get(db, media.sha256)
+        assert stored is not None
+        return _Input(media, send_as, stored.data, name, cacheable)
+
+    async def _media_inputs(self, wanted: list[tuple[Media, SendAs, str]]) -> list[_Input]:
+        return [await self._media_input(m, send_as, name) for m, send_as, name in wanted]
+
+    async def _deliver(self, item: OutboxItem) -> _Sent:
+        """Send the row's message by its kind: one Bot API request."""
+        msg = messages.from_payload(item.payload)
+        chat = item.chat_id
+        if isinstance(msg, Text):
+            return await self._send_text(item, msg)
+        wanted: list[tuple[Media, SendAs, str]]
+        if isinstance(msg, Album):
+            wanted = [(m, "photo", m.filename) for m in msg.photos]
+        elif isinstance(msg, Photo):
+            wanted = [(msg.media, "photo", msg.media.filename)]
+        else:
+            wanted = [(msg.media, "document", msg.shown_name)]
+        inputs = await self._media_inputs(wanted)
+        uploads = sorted({i.key for i in inputs if i.uploaded and i.cacheable})
+        if not uploads:
+            return await self._send_media_once(chat, msg, inputs)
+        # New bytes: one upload at a time per media (in one order, so two albums sharing
+        # photos cannot wait for each other), then look again: an overlapping send may
+        # have uploaded them meanwhile, and its file_id is named instead.
+        async with contextlib.AsyncExitStack() as held:
+            for key in uploads:
+                await held.enter_async_context(self._uploading.setdefault(key, asyncio.Lock()))
+            inputs = await self._media_inputs(wanted)
+            result = await self._send_media_once(chat, msg, inputs)
+        for key in uploads:
+            self._uploading.pop(key, None)  # learnt: later sends find the file_id first
+        return result
+
+    async def _send_text(self, item: OutboxItem, msg: Text) -> _Sent:
+        """A text, or an edit of an earlier message (``edit_message_id``), pinned if asked.
+
+        An edit to the text already shown is Telegram's 400 "message is not modified": the
+        message says what it should, so that is success. A pin that fails (the bot is not an
+        administrator of the group) leaves the message sent and unpinned: pinning is a
+        courtesy, not a reason to send the message again."""
+        chat = item.chat_id
+        edit = item.payload.get("edit_message_id")
+        if edit is not None:
+            try:
+                await self._bot.edit_message_text(
+                    msg.text,
+                    chat_id=chat,
+                    message_id=int(edit),
+                    parse_mode=msg.parse_mode,
+                    reply_markup=_markup(msg.buttons),
+                )
+            except BadRequest as exc:
+                if "not modified" not in exc.message.lower():
+                    raise
+            return _Sent((int(edit),))
+        sent = await self._bot.send_message(
+            chat, msg.text, parse_mode=msg.parse_mode, reply_markup=_markup(msg.buttons)
+        )
+        if item.payload.get("pin"):
+            try:
+                await self._bot.pin_chat_message(chat, sent.message_id, disable_notification=True)
+            except TelegramError as exc:
+                log.info("outbox: #%d sent but not pinned: %s", item.id, self._describe(exc))
+        return _Sent((sent.message_id,))
+
+    async def _send_media_once(
+        self, chat: int, msg: Photo | Album | Document, inputs: list[_Input]
+    ) -> _Sent:
+        """The request; a cached file_id Telegram refuses becomes :class:`_StaleFileId`."""
+        try:
+            sent = await self._send_media(chat, msg, inputs)
+        except BadRequest as exc:
+            cached = tuple(i.key for i in inputs if not i.uploaded)
+            if cached and "file identifier" in exc.message.lower():
+                for key in cached:
+                    self._file_ids.pop(key, None)
+                raise _StaleFileId(cached, exc.message) from exc
+            raise
+        for sha, send_as, file_id in sent.file_ids:
+            self._file_ids[(sha, send_as)] = file_id
+        return sent
+
+    async def _send_media(
+        self, chat: int, msg: Photo | Album | Document, inputs: list[_Input]
+    ) -> _Sent:
+        caption = msg.caption or None
+        if isinstance(msg, Photo):
+            (one,) = inputs
+            sent = await self._bot.send_photo(
+                chat,
+                one.value,
+                caption=caption,
+                parse_mode=msg.parse_mode,
+                reply_markup=_markup(msg.buttons),
+                filename=one.filename,
+            )
+            return _Sent((sent.message_id,), one.learnt(_largest(sent.photo)))
+        if isinstance(msg, Document):
+            (one,) = inputs
+            sent = await self._bot.send_document(
+                chat,
+                one.value,
+                caption=caption,
+                parse_mode=msg.parse_mode,
+                reply_markup=_markup(msg.buttons),
+                filename=one.filename,
+            )
+            assert sent.document is not None
+            return _Sent((sent.message_id,), one.learnt(sent.document.file_id))
+        group = [
+            InputMediaPhoto(
+                i.value,
+                caption=caption if n == 0 else None,
+                parse_mode=msg.parse_mode if n == 0 else None,
+                filename=i.filename,
+            )
+            for n, i in enumerate(inputs)
+        ]
+        album = await self._bot.send_media_group(chat, group)
+        learnt = tuple(
+            f for i, m in zip(inputs, album, strict=True) for f in i.learnt(_largest(m.photo))
+        )
+        return _Sent(tuple(m.message_id for m in album), learnt)
+
     async def _attempt(self, item: OutboxItem) -> _Verdict:
         """One request; what came of it, and what the row becomes (nothing is stored here)."""
         try:
-            message_id = await self._call(item)
+            sent = await self._deliver(item)
+        except _StaleFileId as exc:
+            log.info(
+                "outbox: #%d (%s) Telegram no longer knows a cached file_id (%s); uploading again",
+                item.id,
+                item.kind,
+                exc,
+            )
+            return _Verdict(_Outcome.DONE, "refile", f"stale file_id: {exc}", stale=exc.refs)
         except RetryAfter as exc:
             pause = _retry_after(exc)
             self._paused_until = max(self._paused_until, self._monotonic() + pause)
@@ -458,40 +677,13 @@ class OutboxSender:
                 "outbox: #%d (%s) failed unexpectedly: %s", item.id, item.kind, self._describe(exc)
             )
             return _Verdict(_Outcome.DONE, "final", self._describe(exc), failure=Failure("bug"))
-        return _Verdict(_Outcome.SENT, "sent", message_id=message_id)
-
-    async def _call(self, item: OutboxItem) -> int:
-        """The request a row asks for; the id of the message it sent or edited.
-
-        An edit to the text already shown is Telegram's 400 "message is not modified": the
-        message says what it should, so that is success. A pin that fails (the bot is not an
-        administrator of the group) leaves the message sent and unpinned: pinning is a
-        courtesy, not a reason to send the message again."""
-        edit = item.payload.get("edit_message_id")
-        if edit is not None:
-            try:
-                await self._bot.edit_message_text(
-                    item.text,
-                    chat_id=item.chat_id,
-                    message_id=int(edit),
-                    parse_mode=item.parse_mode,
-                    reply_markup=_markup(item),
-                )
-            except BadRequest as exc:
-                if "not modified" not in exc.message.lower():
-                    raise
-            return int(edit)
-        message = await self._bot.send_message(
-            item.chat_id, item.text, parse_mode=item.parse_mode, reply_markup=_markup(item)
+        return _Verdict(
+            _Outcome.SENT,
+            "sent",
+            message_id=sent.message_ids[0],
+            message_ids=sent.message_ids,
+            file_ids=sent.file_ids,
         )
-        if item.payload.get("pin"):
-            try:
-                await self._bot.pin_chat_message(
-                    item.chat_id, message.message_id, disable_notification=True
-                )
-            except TelegramError as exc:
-                log.info("outbox: #%d sent but not pinned: %s", item.id, self._describe(exc))
-        return message.message_id
 
     async def _record(self, item: OutboxItem, v: _Verdict) -> None:
         """Store one outcome in one transaction (with the failure's hook and notice, if any)."""
@@ -500,7 +692,13 @@ class OutboxSender:
         async with svc.db.transaction() as tx:
             if v.action == "sent":
                 assert v.message_id is not None
-                await store.mark_sent(tx, now, item.id, v.message_id)
+                await store.mark_sent(tx, now, item.id, v.message_id, v.message_ids)
+                for sha, send_as, file_id in v.file_ids:
+                    await media_store.remember_file_id(tx, sha, send_as, file_id)
+            elif v.action == "refile":
+                for sha, send_as in v.stale:
+                    await media_store.forget_file_id(tx, sha, send_as)
+                await store.release(tx, item.id, v.error)
             elif v.action == "unconfirmed":
                 await store.mark_unconfirmed(tx, now, item.id, v.error)
             elif v.action == "release":

@@ -7,55 +7,48 @@ offsets: Kazakhstan changed its offset in 2024), its digest at the region's time
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import Country, Region, WeeklyTime
-
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+from bot.core.week import Week
 
 
 def week_of(day: date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
+    return str(Week.of(day))
 
 
 def week_monday(week: str) -> date:
-    match = _WEEK.match(week)
-    if not match:
-        raise ValueError(f"not an ISO week: {week!r}")
-    return date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
+    return Week.parse(week).monday()
 
 
 def shift_week(week: str, weeks: int) -> str:
-    return week_of(week_monday(week) + timedelta(weeks=weeks))
+    return str(Week.parse(week) + weeks)
 
 
 def parse_week(text: str, current: str) -> str | None:
     """``2026-W47``, ``W47`` / ``47`` (the most recent such week), or ``last``; None if it is
     not a week or is later than ``current`` (no report can exist for it yet)."""
+    now = Week.parse(current)
     text = text.strip().upper()
     if text in {"LAST", "PREVIOUS"}:
-        return shift_week(current, -1)
-    if _WEEK.match(text):
-        try:
-            week_monday(text)
-        except ValueError:
-            return None
-        return text if text <= current else None
+        return str(now - 1)
+    try:
+        week = Week.parse(text)
+    except ValueError:
+        pass
+    else:
+        return text if week <= now else None
     digits = text.removeprefix("W")
     if digits.isdigit() and 1 <= int(digits) <= 53:
-        year = int(current[:4])
-        for y in (year, year - 1):
-            candidate = f"{y}-W{int(digits):02d}"
+        for year in (now.year, now.year - 1):
             try:
-                week_monday(candidate)
+                candidate = Week(year, int(digits))
             except ValueError:
                 continue
-            if candidate <= current:
-                return candidate
+            if candidate <= now:
+                return str(candidate)
     return None
 
 
@@ -115,8 +108,8 @@ def region_week(region: Region, now: datetime) -> str:
 
 
 def week_range(week: str) -> tuple[date, date]:
-    monday = week_monday(week)
-    return monday, monday + timedelta(days=6)
+    w = Week.parse(week)
+    return w.monday(), w.sunday()
 
 
 def local_date(now: datetime, tz: ZoneInfo) -> date:

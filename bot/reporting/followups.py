@@ -6,10 +6,9 @@ Each multi-step exchange keeps its place in the ``sessions`` table (``report_id`
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from bot.core.callbacks import DELEGATION_DAYS, AnswerClarification, OpenReport
 from bot.core.i18n import translator
@@ -23,7 +22,7 @@ from bot.core.textlimits import (
     visible_len,
 )
 from bot.outbox import delivery
-from bot.reporting import cycle
+from bot.reporting import cycle, texts
 from bot.reporting.questionnaire import AnswerError
 from storage import audit, followups, outbox, people
 from storage import reports as store
@@ -33,10 +32,27 @@ CLARIFY = "clarify:"  # + clarification id: the NFP's next text is the answer
 REVISE = "revise"  # data: iso3, week, key, stage ("value" | "reason"), value
 
 
+FollowupRefusal = Literal["not_confirmed", "too_long", "stale", "not_nfp"]
+
+#: What a typed follow-up message led to (each picks its message in handlers.followups).
+ReplyKind = Literal[
+    "not_nfp",
+    "clarification_answered",
+    "clarification_closed",
+    "clarification_empty",
+    "clarification_too_long",
+    "revision_bad_number",
+    "revision_ask_reason",
+    "revision_reason_short",
+    "revision_reason_long",
+    "revision_saved",
+]
+
+
 class FollowupError(Exception):
     """A refused follow-up action; ``reason`` picks the localized message, ``details`` fill it."""
 
-    def __init__(self, reason: str, **details: Any) -> None:
+    def __init__(self, reason: FollowupRefusal, **details: Any) -> None:
         super().__init__(reason)
         self.reason = reason
         self.details = details
@@ -68,12 +84,9 @@ async def ask_clarification(
         asker_tr = translator(asker.language if asker else None)
         for a in await people.nfps_of(tx, iso3):
             tr = translator(a.person.language)
-            text = tr.gettext(
-                "The secretariat asks about your report for {country}, week {number}:"
-            ).format(country=html.escape(country.name(tr.lang)), number=int(week[-2:]))
-            text += f"\n\n<i>{html.escape(comment)}</i>"
-            if asker is not None:
-                text += f"\n— {html.escape(asker.display_name)}"
+            text = texts.clarification_question(
+                tr, country, week, comment, asker.display_name if asker else None
+            )
             messages.append((a, tr, text))
         over = max((visible_len(text) - MESSAGE_LIMIT for *_, text in messages), default=0)
         if over > 0:
@@ -81,6 +94,7 @@ async def ask_clarification(
             # refuse the message while the admin was told "Sent" and /status showed a question
             raise FollowupError("too_long", length=tg_len(comment), maximum=tg_len(comment) - over)
         for a, tr, text in messages:
+            answer, correct = texts.clarification_buttons(tr)
             await outbox.enqueue(
                 tx,
                 now,
@@ -89,18 +103,14 @@ async def ask_clarification(
                 kind="clarification",
                 text=text,
                 buttons=[
-                    [(tr.gettext("Answer"), AnswerClarification(cid).pack())],
-                    [(tr.gettext("Correct the report"), OpenReport(iso3, week).pack())],
+                    [(answer, AnswerClarification(cid).pack())],
+                    [(correct, OpenReport(iso3, week).pack())],
                 ],
                 on_failure={
                     "tell": admin_id,
                     "lang": asker_tr.lang,
-                    "text": asker_tr.gettext(
-                        "Your question about {country}, week {number} was NOT delivered to {name}."
-                    ).format(
-                        country=html.escape(country.name(asker_tr.lang)),
-                        number=int(week[-2:]),
-                        name=html.escape(a.person.display_name),
+                    "text": texts.question_not_delivered(
+                        asker_tr, country, week, a.person.display_name
                     ),
                     "hook": "clarification_question",
                     "args": {"id": cid},
@@ -155,11 +165,7 @@ async def _answer_clarification(svc: Services, tg_id: int, cid: int, text: str) 
         on_failure = {
             "tell": tg_id,
             "lang": tr.lang,
-            "text": tr.gettext(
-                "Your answer about {country}, week {number} was NOT delivered to the "
-                "secretariat. The question is open again: press Answer under it to send "
-                "your answer again."
-            ).format(country=html.escape(country.name(tr.lang)), number=int(report.week[-2:])),
+            "text": texts.answer_not_delivered(tr, country, report.week),
             "hook": "clarification_answer",
             "args": {"id": cid, "by": tg_id},
         }
@@ -179,12 +185,9 @@ async def _asker_text(
     nfp = await people.get(tx, by)
     tr = translator(asker.language if asker else None)
     _, country = svc.config.country(iso3)
-    message = tr.gettext("{name} answered your question on {country}, week {number}:").format(
-        name=html.escape(nfp.display_name if nfp else str(by)),
-        country=html.escape(country.name(tr.lang)),
-        number=int(week[-2:]),
+    return texts.clarification_answered(
+        tr, nfp.display_name if nfp else str(by), country, week, text
     )
-    return f"{message}\n\n{html.escape(text)}"
 
 
 async def _tell_asker(
@@ -243,9 +246,7 @@ async def resolve_by_amendment(
         if q.open:
             asker = await people.get(tx, q.asked_by)
             tr = translator(asker.language if asker else None)
-            note = tr.gettext("(answered by amending the report: version {version})").format(
-                version=version
-            )
+            note = texts.answered_by_amendment(tr, version)
             await followups.answer_clarification(tx, now, q.id, by, note)
             await _tell_asker(tx, svc, now, q, report.iso3, report.week, by, note)
 
@@ -257,7 +258,7 @@ async def resolve_by_amendment(
 class Reply:
     """A follow-up's answer: ``kind`` picks the message, ``data`` fills it in."""
 
-    kind: str
+    kind: ReplyKind
     data: dict[str, Any] | None = None
 
 
@@ -413,14 +414,7 @@ async def delegate(svc: Services, tg_id: int, iso3: str, to_id: int, days: int) 
                 dedup_key=f"delegated:{iso3}:{tg_id}:{to_id}:{now.isoformat()}",
                 chat_id=to_id,
                 kind="delegation",
-                text=tr.gettext(
-                    "{name} asked you to handle the weekly reports for {country} until {date}. "
-                    "You will receive the prompts and reminders."
-                ).format(
-                    name=html.escape(me.display_name),
-                    country=html.escape(country.name(tr.lang)),
-                    date=tr.date(until, "long"),
-                ),
+                text=texts.delegated(tr, me.display_name, country, until),
             )
     svc.wake_outbox()
     return until

@@ -10,19 +10,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from bot.config import Check, Question, Questionnaire
-from bot.core.numbers import NumberError, parse_count
+from bot.core.numbers import NumberError, Reason, parse_count
 from bot.core.textlimits import is_blank, tg_len
 
 Answers = Mapping[str, Any]
 
 
+#: Why an answer (or a button press) was not taken: a number's own reasons, and the rest.
+AnswerReason = (
+    Reason
+    | Literal[
+        "too_long",  # a text over the question's limit
+        "unknown_option",
+        "use_buttons",  # typed where the question takes a button
+        "stale",  # a button of an earlier screen
+        "incomplete",  # confirm pressed with required questions unanswered
+        "questionnaire_changed",
+        "typed_earlier",  # typed before the question on screen was shown
+    ]
+)
+
+
 class AnswerError(ValueError):
     """An answer that cannot be accepted; ``reason`` picks the localized message."""
 
-    def __init__(self, reason: str, **details: Any) -> None:
+    def __init__(self, reason: AnswerReason, **details: Any) -> None:
         super().__init__(reason)
         self.reason = reason
         self.details = details

@@ -16,18 +16,18 @@ the id of the message they came from, so an edit of that message corrects that a
 
 from __future__ import annotations
 
-import html
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from bot.config import Question, Questionnaire, Region
+from bot.core.callbacks import ReportAction
 from bot.core.i18n import translator
 from bot.core.services import Services
 from bot.outbox import delivery
 from bot.people.roles import log_refusal
-from bot.reporting import cycle
+from bot.reporting import cycle, texts
 from bot.reporting.questionnaire import (
     AnswerError,
     Warning,
@@ -42,24 +42,44 @@ from bot.reporting.questionnaire import (
     plausibility,
     toggle,
 )
-from storage import audit, followups, outbox, people
+from storage import audit, outbox, people
 from storage import reports as store
 from storage.db import Tx
 from storage.followups import Revision
 from storage.people import Person
-from storage.reports import Report, Session
+from storage.reports import Report, Session, SessionMode, Step
 
+# A session's step: a question's key, or one of these (the prefixed ones carry an argument)
 REVIEW = "review"
 WARNINGS = "warnings"
 OTHER = "other:"  # + question key: waiting for the text of an "other" option
 CONFIRMED = "confirmed:"  # + report id: idle, the last thing done was confirming it
+TAKEN = "taken:"  # + report id: idle, another NFP took the report over (data: by whom)
+
+ScreenKind = Literal[
+    "question",  # a question of the questionnaire (session screens: these four)
+    "review",  # every answer, to check and confirm
+    "warnings",  # the review with plausibility warnings to confirm or correct
+    "other_text",  # waiting for the text of an "other" option
+    "confirmed",  # thanks: the report or amendment is saved
+    "pick_country",  # an NFP of several countries: which one?
+    "busy",  # another NFP is filling it in: take it over?
+    "taken_over",  # this person's report was taken over
+    "not_nfp",  # no longer an NFP of the country: closed for them
+    "idle",  # no report open
+    "stale",  # a button of no open report
+    "edit_ignored",  # an edited message that answered nothing
+    "edit_confirmed",  # an edited answer of a confirmed report: amend instead
+]
+# how the button press that led to a screen changed things
+Hint = Literal["", "answered", "toggled", "corrected"]
 
 
 @dataclass
 class Screen:
     """What to show next. ``kind`` names the screen; the other fields fill it in."""
 
-    kind: str
+    kind: ScreenKind
     iso3: str = ""
     week: str = ""
     nonce: int = 0
@@ -73,22 +93,27 @@ class Screen:
     other_person: Person | None = None
     report: Report | None = None
     countries: list[str] = field(default_factory=list)
+    previous: bool = False  # pick_country: for the previous week (/report last)
     late: bool = False
     after_digest: bool = False
     version: int = 0
     offer_no_change: bool = False
     position: int = 0  # 1-based number of the question shown
     total: int = 0
-    mode: str = "fill"
-    hint: str = ""  # "answered" / "toggled": how the button press that led here changed things
+    mode: SessionMode = "fill"
+    hint: Hint = ""
     revised: dict[str, Revision] = field(default_factory=dict)  # key -> latest /revise of it
     corrected: str = ""  # the key of the answer an edited message just corrected
     # the screen on display before this one: its buttons go once this one is shown
     shown_before: int | None = None
     shown_keyboard: bool = False
+    # the language the person chose (None: not chosen), loaded with the screen's data when
+    # ``language_loaded``: the reply then needs no read of its own to pick its translator
+    language: str | None = None
+    language_loaded: bool = False
 
 
-SESSION_SCREENS = frozenset({"question", "review", "warnings", "other_text"})
+SESSION_SCREENS: frozenset[ScreenKind] = frozenset({"question", "review", "warnings", "other_text"})
 
 
 class NotAnNfp(Exception):
@@ -116,7 +141,7 @@ async def open_report(
     """Start or resume a country's report for a week (default: the week to report now)."""
     countries = await _countries_of(svc, tg_id)
     if iso3 is None and len(countries) > 1:
-        return Screen("pick_country", countries=countries, week="last" if previous else "")
+        return Screen("pick_country", countries=countries, previous=previous)
     iso3 = iso3 or (countries[0] if countries else None)
     if iso3 is None or iso3 not in countries:
         await log_refusal(svc, tg_id, "report", "not_nfp")
@@ -142,7 +167,7 @@ async def open_report(
         fresh = await store.get(tx, report.id)
         assert fresh is not None
         report = fresh
-        mode = "amend" if report.confirmed else "fill"
+        mode: SessionMode = "amend" if report.confirmed else "fill"
         answers = await store.answers(tx, report.id)
         if report.confirmed and not answers:
             latest = await store.latest_version(tx, report.id)
@@ -178,7 +203,9 @@ async def _hand_over(tx: Tx, svc: Services, now: datetime, report: Report, to: i
     assert report.editor is not None
     old = await store.session(tx, report.editor)
     if old is not None and old.report_id == report.id:
-        await store.set_session(tx, now, report.editor, None, f"taken:{report.id}", data={"by": to})
+        await store.set_session(
+            tx, now, report.editor, None, f"{TAKEN}{report.id}", data={"by": to}
+        )
     newcomer = await people.get(tx, to)
     previous = await people.get(tx, report.editor)
     await audit.record(
@@ -186,14 +213,8 @@ async def _hand_over(tx: Tx, svc: Services, now: datetime, report: Report, to: i
     )
     if previous is not None and newcomer is not None:
         tr = translator(previous.language)
-        text = tr.gettext(
-            "{name} has taken over the report for {country}, week {week}. "
-            "Your answers so far are kept."
-        ).format(
-            name=html.escape(newcomer.display_name),
-            country=html.escape(svc.config.country(report.iso3)[1].name(tr.lang)),
-            week=report.week,
-        )
+        _, country = svc.config.country(report.iso3)
+        text = texts.taken_over(tr, newcomer.display_name, country, report.week)
         await outbox.enqueue(
             tx,
             now,
@@ -224,8 +245,8 @@ def _step_exists(q: Questionnaire, step: str) -> bool:
 
 
 async def _fix_step(
-    tx: Tx, now: datetime, session: Session, report: Report, q: Questionnaire
-) -> Session | None:
+    tx: Tx, now: datetime, state: Step, session: Session, report: Report, q: Questionnaire
+) -> Step | None:
     """A step naming a question the questionnaire no longer has moves on; None if it exists.
 
     The questionnaire may change (question removed, version raised) while a report is open:
@@ -233,30 +254,79 @@ async def _fix_step(
     """
     if _step_exists(q, session.step or REVIEW):
         return None
-    answers = await store.answers(tx, report.id)
-    step = _next_step(q, answers) if session.mode == "fill" else REVIEW
-    await store.set_session(tx, now, session.tg_id, report.id, step, session.mode)
-    return await store.session(tx, session.tg_id)
+    step = _next_step(q, state.answers) if session.mode == "fill" else REVIEW
+    return await store.move(tx, now, session.tg_id, report.id, step, session.mode, _week_before)
 
 
-async def _last_week(tx: Tx, report: Report) -> dict[str, Any] | None:
-    return await store.confirmed_answers(tx, report.iso3, cycle.shift_week(report.week, -1))
+def _week_before(week: str) -> str:
+    return cycle.shift_week(week, -1)
 
 
-async def _screen(tx: Tx, svc: Services, tg_id: int, **extra: Any) -> Screen:
-    """The screen for the person's current session step."""
-    session = await store.session(tx, tg_id)
+async def _load(tx: Tx, tg_id: int) -> Step:
+    """All a step reads (session, report, assignments, answers, last week): one round trip."""
+    return await store.load_step(tx, tg_id, _week_before)
+
+
+async def _answer(
+    tx: Tx,
+    svc: Services,
+    now: datetime,
+    session: Session,
+    report: Report,
+    values: dict[str, Any],
+    message_id: int | None = None,
+    mode: str | None = None,
+) -> Step:
+    """Store answers and move on (the next unanswered question when filling in, else back to
+    the review); the step then reached, loaded and committed in the same round trip: the
+    step's last SQL (its screen is built from what this returns)."""
+    _, q = questionnaire_for(svc, report.iso3)
+    mode = mode or session.mode
+
+    def step_after(answers: dict[str, Any]) -> str:
+        return _next_step(q, answers) if mode == "fill" else REVIEW
+
+    return await store.apply_answers(
+        tx,
+        now,
+        session.tg_id,
+        report.id,
+        values,
+        mode,
+        step_after,
+        _week_before,
+        message_id,
+        last=True,
+    )
+
+
+async def _screen(
+    tx: Tx,
+    svc: Services,
+    tg_id: int,
+    state: Step | None = None,
+    *,
+    error: AnswerError | None = None,
+    hint: Hint = "",
+    corrected: str = "",
+) -> Screen:
+    """The screen for the person's current session step (``state``: as just loaded)."""
+    if state is None:
+        state = await _load(tx, tg_id)
+    session = state.session
     if session is None or session.report_id is None:
-        if session is not None and session.step and session.step.startswith("taken:"):
+        if session is not None and session.step and session.step.startswith(TAKEN):
             other = await people.get(tx, int(session.data.get("by", 0)))
             return Screen("taken_over", other_person=other)
         return Screen("idle")
-    report = await store.get(tx, session.report_id)
+    report = state.report
     assert report is not None
     _, q = questionnaire_for(svc, report.iso3)
-    session = await _fix_step(tx, svc.clock.now(), session, report, q) or session
-    answers = await store.answers(tx, report.id)
-    last_week = await _last_week(tx, report)
+    fixed = await _fix_step(tx, svc.clock.now(), state, session, report, q)
+    if fixed is not None and fixed.session is not None:
+        state, session = fixed, fixed.session
+    answers = state.answers
+    last_week = state.last_week
     screen = Screen(
         kind="question",
         iso3=report.iso3,
@@ -271,14 +341,16 @@ async def _screen(tx: Tx, svc: Services, tg_id: int, **extra: Any) -> Screen:
         mode=session.mode,
         shown_before=session.shown_message_id,
         shown_keyboard=session.shown_keyboard,
-        **extra,
+        error=error,
+        hint=hint,
+        corrected=corrected,
+        language=state.language,
+        language_loaded=True,
     )
     step = session.step or REVIEW
     if report.confirmed and step in (REVIEW, WARNINGS):
         # figures revised with /revise stand beside the report: its review must show them
-        screen.revised = {
-            r.key: r for r in await followups.revisions_of(tx, report.iso3, report.week)
-        }
+        screen.revised = {r.key: r for r in state.revisions}
     if step == REVIEW:
         screen.kind = "review"
         screen.warnings = plausibility(q, answers, last_week)
@@ -317,8 +389,7 @@ async def screen_shown(
     A second small transaction after the send (its result is needed); the per-chat order
     of update processing makes the person's next message wait for it.
     """
-    async with svc.db.transaction() as tx:
-        await store.record_shown(tx, tg_id, nonce, message_id=message_id, keyboard=keyboard)
+    await store.record_shown(svc.db, tg_id, nonce, message_id=message_id, keyboard=keyboard)
 
 
 async def show_later(
@@ -383,11 +454,10 @@ def _expects_text(q: Questionnaire, step: str) -> bool:
     return step not in (REVIEW, WARNINGS) and q.question(step).type in ("number", "text")
 
 
-async def _shown_message_id(tx: Tx, session: Session) -> int | None:
+def _shown_message_id(state: Step, session: Session) -> int | None:
     """The id of the screen on display; a huge id while it still waits in the outbox."""
     if session.shown_outbox_id is not None:
-        sent = await store.outbox_message_id(tx, session.shown_outbox_id)
-        return sent if sent is not None else 2**62
+        return state.outbox_sent_id if state.outbox_sent_id is not None else 2**62
     return session.shown_message_id
 
 
@@ -426,44 +496,32 @@ async def has_open_session(svc: Services, tg_id: int) -> bool:
     return session is not None and session.report_id is not None
 
 
-async def _active(tx: Tx, tg_id: int) -> tuple[Session, Report] | None:
+def _active(state: Step, tg_id: int) -> tuple[Session, Report] | None:
     """The person's session if it still owns its report (else it was taken over)."""
-    session = await store.session(tx, tg_id)
+    session, report = state.session, state.report
     if session is None or session.report_id is None:
         return None
-    report = await store.get(tx, session.report_id)
     if report is None or report.editor != tg_id:
         return None
     return session, report
 
 
-async def _unassigned(tx: Tx, now: datetime, tg_id: int) -> Screen | None:
+async def _unassigned(tx: Tx, now: datetime, tg_id: int, state: Step) -> Screen | None:
     """End a report session whose country the person is no longer an NFP of.
 
     Every step (answer, button, confirm) checks the current assignment, not only the open
     session: an NFP revoked mid-report is out at once, and the report is free for the others.
     """
-    session = await store.session(tx, tg_id)
+    session, report = state.session, state.report
     if session is None or session.report_id is None:
         return None
-    report = await store.get(tx, session.report_id)
-    if report is None or report.iso3 in {a.iso3 for a in await people.assignments_of(tx, tg_id)}:
+    if report is None or report.iso3 in state.countries:
         return None
     await store.set_session(tx, now, tg_id, None, None)
     if report.editor == tg_id:
         await store.set_editor(tx, now, report.id, None)
     await audit.record(tx, now, tg_id, "refused", "report", reason="not_nfp", iso3=report.iso3)
     return Screen("not_nfp", iso3=report.iso3, week=report.week)
-
-
-async def _after_answer(
-    tx: Tx, svc: Services, now: datetime, session: Session, report: Report
-) -> None:
-    """Move on: the next unanswered question when filling in, else back to the review."""
-    _, q = questionnaire_for(svc, report.iso3)
-    answers = await store.answers(tx, report.id)
-    step = _next_step(q, answers) if session.mode == "fill" else REVIEW
-    await store.set_session(tx, now, session.tg_id, report.id, step, session.mode)
 
 
 async def answer_text(
@@ -476,36 +534,38 @@ async def answer_text(
     """
     now = svc.clock.now()
     async with svc.db.transaction() as tx:
-        if (revoked := await _unassigned(tx, now, tg_id)) is not None:
+        state = await _load(tx, tg_id)  # with the BEGIN: the one read of this step
+        if (revoked := await _unassigned(tx, now, tg_id, state)) is not None:
             return revoked
-        active = await _active(tx, tg_id)
+        active = _active(state, tg_id)
         if active is None:
-            session = await store.session(tx, tg_id)
-            if session is not None and session.step and session.step.startswith("taken:"):
-                return await _screen(tx, svc, tg_id)
+            session = state.session
+            if session is not None and session.step and session.step.startswith(TAKEN):
+                return await _screen(tx, svc, tg_id, state)
             return None
         session, report = active
         _, q = questionnaire_for(svc, report.iso3)
-        if await _fix_step(tx, now, session, report, q) is not None:
-            return await _screen(tx, svc, tg_id, error=AnswerError("questionnaire_changed"))
+        if (fixed := await _fix_step(tx, now, state, session, report, q)) is not None:
+            return await _screen(tx, svc, tg_id, fixed, error=AnswerError("questionnaire_changed"))
         step = session.step or REVIEW
         if message_id is not None and _expects_text(q, step):
-            shown = await _shown_message_id(tx, session)
+            shown = _shown_message_id(state, session)
             if shown is not None and message_id < shown:
-                return await _screen(tx, svc, tg_id, error=AnswerError("typed_earlier", text=text))
+                error = AnswerError("typed_earlier", text=text)
+                return await _screen(tx, svc, tg_id, state, error=error)
         if step.startswith(OTHER):
             question = q.question(step[len(OTHER) :])
             try:
                 other = parse_text(question, text)
             except AnswerError as err:
-                return await _screen(tx, svc, tg_id, error=err)
+                return await _screen(tx, svc, tg_id, state, error=err)
             selection = dict(session.data.get("selection") or {"selected": []})
             selection["other"] = other
-            await store.put_answer(tx, now, report.id, question.key, selection, tg_id, message_id)
-            await _after_answer(tx, svc, now, session, report)
-            return await _screen(tx, svc, tg_id)
+            values = {question.key: selection}
+            after = await _answer(tx, svc, now, session, report, values, message_id)
+            return await _screen(tx, svc, tg_id, after)
         if step in (REVIEW, WARNINGS):
-            return await _screen(tx, svc, tg_id, error=AnswerError("use_buttons"))
+            return await _screen(tx, svc, tg_id, state, error=AnswerError("use_buttons"))
         question = q.question(step)
         try:
             if question.type == "number":
@@ -515,10 +575,9 @@ async def answer_text(
             else:
                 raise AnswerError("use_buttons")
         except AnswerError as err:
-            return await _screen(tx, svc, tg_id, error=err)
-        await store.put_answer(tx, now, report.id, question.key, value, tg_id, message_id)
-        await _after_answer(tx, svc, now, session, report)
-        return await _screen(tx, svc, tg_id)
+            return await _screen(tx, svc, tg_id, state, error=err)
+        after = await _answer(tx, svc, now, session, report, {question.key: value}, message_id)
+        return await _screen(tx, svc, tg_id, after)
 
 
 async def edit_answer(svc: Services, tg_id: int, message_id: int, text: str) -> Screen:
@@ -537,7 +596,8 @@ async def edit_answer(svc: Services, tg_id: int, message_id: int, text: str) -> 
         report_id, key = found
         report = await store.get(tx, report_id)
         assert report is not None
-        active = await _active(tx, tg_id)
+        state = await _load(tx, tg_id)
+        active = _active(state, tg_id)
         if active is None or active[1].id != report_id:
             if report.confirmed:
                 return Screen("edit_confirmed", iso3=report.iso3, week=report.week, report=report)
@@ -555,7 +615,7 @@ async def edit_answer(svc: Services, tg_id: int, message_id: int, text: str) -> 
             elif question.type == "text":
                 value = parse_text(question, text)
             elif question.type == "multi":
-                old = (await store.answers(tx, report.id)).get(key)
+                old = state.answers.get(key)
                 value = dict(old) if isinstance(old, dict) else {"selected": []}
                 value["other"] = parse_text(question, text)
             else:
@@ -571,110 +631,118 @@ async def edit_answer(svc: Services, tg_id: int, message_id: int, text: str) -> 
         return await _screen(tx, svc, tg_id, hint="corrected", corrected=key)
 
 
-async def press(svc: Services, tg_id: int, nonce: int, action: str, arg: str = "") -> Screen:
+async def press(
+    svc: Services, tg_id: int, nonce: int, action: ReportAction, arg: str = ""
+) -> Screen:
     """A button of the questionnaire. Stale presses change nothing and say so."""
     now = svc.clock.now()
     async with svc.db.transaction() as tx:
-        if (revoked := await _unassigned(tx, now, tg_id)) is not None:
+        state = await _load(tx, tg_id)  # with the BEGIN: the one read of this step
+        if (revoked := await _unassigned(tx, now, tg_id, state)) is not None:
             return revoked
-        active = await _active(tx, tg_id)
+        active = _active(state, tg_id)
         if active is None:
-            screen = await _screen(tx, svc, tg_id)
+            screen = await _screen(tx, svc, tg_id, state)
             if screen.kind == "idle":
                 screen.kind = "stale"
             return screen
         session, report = active
         if nonce != session.nonce:
-            return await _screen(tx, svc, tg_id, error=AnswerError("stale"))
+            return await _screen(tx, svc, tg_id, state, error=AnswerError("stale"))
         region, q = questionnaire_for(svc, report.iso3)
-        if await _fix_step(tx, now, session, report, q) is not None:
-            return await _screen(tx, svc, tg_id, error=AnswerError("questionnaire_changed"))
+        if (fixed := await _fix_step(tx, now, state, session, report, q)) is not None:
+            return await _screen(tx, svc, tg_id, fixed, error=AnswerError("questionnaire_changed"))
         step = session.step or REVIEW
         try:
-            return await _apply(tx, svc, now, session, report, region, q, step, action, arg)
+            return await _apply(tx, svc, now, state, session, report, region, q, step, action, arg)
         except (AnswerError, KeyError):
-            return await _screen(tx, svc, tg_id, error=AnswerError("stale"))
+            return await _screen(tx, svc, tg_id, state, error=AnswerError("stale"))
 
 
 async def _apply(
     tx: Tx,
     svc: Services,
     now: datetime,
+    state: Step,
     session: Session,
     report: Report,
     region: Region,
     q: Questionnaire,
     step: str,
-    action: str,
+    action: ReportAction,
     arg: str,
 ) -> Screen:
+    """A button's effect. ``state`` is what the press loaded (nothing was written since);
+    each branch writes and loads the next step in one round trip."""
     tg_id = session.tg_id
+    mode = session.mode
     question = q.question(step) if step not in (REVIEW, WARNINGS) and ":" not in step else None
     if action == "c" and question is not None and question.type == "choice":
-        await store.put_answer(tx, now, report.id, step, check_option(question, arg), tg_id)
-        await _after_answer(tx, svc, now, session, report)
-        return await _screen(tx, svc, tg_id, hint="answered")
+        values = {step: check_option(question, arg)}
+        after = await _answer(tx, svc, now, session, report, values)
+        return await _screen(tx, svc, tg_id, after, hint="answered")
     if action == "t" and question is not None and question.type == "multi":
         selection = toggle(
-            session.data.get("selection") or await _stored_selection(tx, report.id, step),
+            session.data.get("selection") or _stored_selection(state, step),
             check_option(question, arg),
         )
-        await store.set_session(
-            tx, now, tg_id, report.id, step, session.mode, {"selection": selection}
+        data = {"selection": selection}
+        after = await store.move(
+            tx, now, tg_id, report.id, step, mode, _week_before, data, last=True
         )
-        return await _screen(tx, svc, tg_id, hint="toggled")
+        return await _screen(tx, svc, tg_id, after, hint="toggled")
     if action == "d" and question is not None and question.type == "multi":
-        selection = session.data.get("selection") or await _stored_selection(tx, report.id, step)
+        selection = session.data.get("selection") or _stored_selection(state, step)
         if needs_other_text(question, selection):
-            await store.set_session(
-                tx, now, tg_id, report.id, OTHER + step, session.mode, {"selection": selection}
+            data = {"selection": selection}
+            other = OTHER + step
+            after = await store.move(
+                tx, now, tg_id, report.id, other, mode, _week_before, data, last=True
             )
-            return await _screen(tx, svc, tg_id)
+            return await _screen(tx, svc, tg_id, after)
         chosen = set(selection.get("selected", []))
         if not any(o.with_text and o.key in chosen for o in question.options):
             selection = {"selected": selection.get("selected", []), "other": None}
-        await store.put_answer(tx, now, report.id, step, selection, tg_id)
-        await _after_answer(tx, svc, now, session, report)
-        return await _screen(tx, svc, tg_id, hint="answered")
+        after = await _answer(tx, svc, now, session, report, {step: selection})
+        return await _screen(tx, svc, tg_id, after, hint="answered")
     if action == "s" and question is not None and not question.required:
-        await store.put_answer(tx, now, report.id, step, None, tg_id)
-        await _after_answer(tx, svc, now, session, report)
-        return await _screen(tx, svc, tg_id, hint="answered")
+        after = await _answer(tx, svc, now, session, report, {step: None})
+        return await _screen(tx, svc, tg_id, after, hint="answered")
     if action == "nc":
-        last_week = await _last_week(tx, report)
+        last_week = state.last_week
         if not last_week:
             raise AnswerError("stale")
-        answers = await store.answers(tx, report.id)
-        for key, value in carried_over(q, last_week).items():
-            if key not in answers:
-                await store.put_answer(tx, now, report.id, key, value, tg_id)
-        await store.set_session(
-            tx, now, tg_id, report.id, _next_step(q, await store.answers(tx, report.id)), "fill"
-        )
-        return await _screen(tx, svc, tg_id)
+        carried = {k: v for k, v in carried_over(q, last_week).items() if k not in state.answers}
+        after = await _answer(tx, svc, now, session, report, carried, mode="fill")
+        return await _screen(tx, svc, tg_id, after)
     if action == "e" and step in (REVIEW, WARNINGS):
         q.question(arg)
-        await store.set_session(tx, now, tg_id, report.id, arg, "edit")
-        return await _screen(tx, svc, tg_id)
+        after = await store.move(tx, now, tg_id, report.id, arg, "edit", _week_before, last=True)
+        return await _screen(tx, svc, tg_id, after)
     if action == "back" and step not in (REVIEW, WARNINGS) and session.mode == "edit":
-        await store.set_session(tx, now, tg_id, report.id, REVIEW, "edit")
-        return await _screen(tx, svc, tg_id)
+        after = await store.move(tx, now, tg_id, report.id, REVIEW, "edit", _week_before, last=True)
+        return await _screen(tx, svc, tg_id, after)
     if action in ("ok", "ok!") and step in (REVIEW, WARNINGS):
-        answers = await store.answers(tx, report.id)
+        answers = state.answers
         if not is_complete(q, answers):
-            await store.set_session(tx, now, tg_id, report.id, _next_step(q, answers), "fill")
-            return await _screen(tx, svc, tg_id, error=AnswerError("incomplete"))
-        last_week = await _last_week(tx, report)
+            step = _next_step(q, answers)
+            after = await store.move(
+                tx, now, tg_id, report.id, step, "fill", _week_before, last=True
+            )
+            return await _screen(tx, svc, tg_id, after, error=AnswerError("incomplete"))
+        last_week = state.last_week
         warnings = plausibility(q, answers, last_week)
         if warnings and not (action == "ok!" and step == WARNINGS):
-            await store.set_session(tx, now, tg_id, report.id, WARNINGS, session.mode)
-            return await _screen(tx, svc, tg_id)
+            after = await store.move(
+                tx, now, tg_id, report.id, WARNINGS, mode, _week_before, last=True
+            )
+            return await _screen(tx, svc, tg_id, after)
         return await _confirm(tx, svc, now, tg_id, report, region, answers, warnings)
     raise AnswerError("stale")
 
 
-async def _stored_selection(tx: Tx, report_id: int, key: str) -> dict[str, Any]:
-    value = (await store.answers(tx, report_id)).get(key)
+def _stored_selection(state: Step, key: str) -> dict[str, Any]:
+    value = state.answers.get(key)
     return value if isinstance(value, dict) else {"selected": [], "other": None}
 
 

@@ -10,17 +10,16 @@ directly after moving the injected clock.
 
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time
 
 from bot.config import Country, Region
 from bot.core.callbacks import OpenReport
-from bot.core.i18n import Translator, translator
+from bot.core.i18n import translator
 from bot.core.services import Services
 from bot.people.roles import scope_from
-from bot.reporting import cycle
+from bot.reporting import cycle, texts
 from bot.reporting.cycle import CountryCycle
 from storage import followups, outbox, people, regions
 from storage import reports as store
@@ -121,30 +120,13 @@ async def _delegation(tx: Tx, now: datetime, country: Country) -> tuple[set[int]
     return {d.from_id for d in active}, {d.to_id for d in active}
 
 
-def _when(tr: Translator, at: datetime, country: Country) -> str:
-    local = at.astimezone(country.tz)
-    return f"{tr.weekday(local.weekday())} {tr.time(local.time())}"
-
-
 async def _enqueue_prompt(
     tx: Tx, svc: Services, now: datetime, a: Assignment, c: CountryCycle, event: str
 ) -> int:
     _, country = svc.config.country(c.iso3)
     tr = translator(a.person.language)
-    title = _title(tr, country, c.week)
-    if event == "prompt":
-        text = tr.gettext(
-            "It is time for the weekly COVID-19 situation report for {title}. "
-            "The deadline is {deadline} your time."
-        )
-        button = tr.gettext("Start the report")
-    else:
-        text = tr.gettext(
-            "Reminder: the weekly report for {title} is not confirmed yet. "
-            "The deadline is {deadline} your time."
-        )
-        button = tr.gettext("Continue the report")
-    text = text.format(title=title, deadline=_when(tr, c.deadline, country))
+    compose = texts.prompt if event == "prompt" else texts.reminder
+    text, button = compose(tr, country, c.week, c.deadline)
     queued = await outbox.enqueue(
         tx,
         now,
@@ -155,16 +137,6 @@ async def _enqueue_prompt(
         buttons=[[(button, OpenReport(c.iso3, c.week).pack())]],
     )
     return int(queued)
-
-
-def _title(tr: Translator, country: Country, week: str) -> str:
-    start, end = cycle.week_range(week)
-    return tr.gettext("{country}, week {number} ({start} – {end})").format(
-        country=html.escape(country.name(tr.lang)),
-        number=int(week[-2:]),
-        start=tr.date(start, "d MMM"),
-        end=tr.date(end, "d MMM y"),
-    )
 
 
 async def secretariat_chats(tx: Tx, svc: Services, region: Region) -> list[tuple[int, str]]:
@@ -188,15 +160,7 @@ async def _enqueue_late_notice(
     n = 0
     for chat_id, lang in await secretariat_chats(tx, svc, region):
         tr = translator(lang)
-        text = tr.gettext(
-            "{country} has not confirmed its report for week {number}; the deadline was "
-            "{deadline} local time. Send /remind {iso3} to nudge its NFPs."
-        ).format(
-            country=html.escape(country.name(tr.lang)),
-            number=int(c.week[-2:]),
-            deadline=_when(tr, c.deadline, country),
-            iso3=country.iso3,
-        )
+        text = texts.late_notice(tr, country, c.week, c.deadline)
         n += int(
             await outbox.enqueue(
                 tx,
@@ -256,4 +220,16 @@ def job_times(svc: Services, now: datetime) -> list[tuple[str, time, int]]:
                         _ptb_day(local.weekday()),
                     )
                 )
+        # the digest (bot.digest.post.due runs with every tick): at its minute, not up to a
+        # catch-up interval later
+        first = region.countries[0]
+        digest = cycle.cycle_for(region, first, cycle.current_week(region, first, now)).digest
+        local = digest.astimezone(region.tz)
+        jobs.append(
+            (
+                f"{region.key}:digest",
+                local.time().replace(tzinfo=region.tz),
+                _ptb_day(local.weekday()),
+            )
+        )
     return jobs

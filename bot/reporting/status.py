@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from bot.config import Region
 from bot.core.services import Services
@@ -12,11 +13,13 @@ from storage import followups, people
 from storage import reports as store
 from storage.people import Person
 
+State = Literal["on_time", "late", "in_progress", "missing", "not_due"]
+
 
 @dataclass(frozen=True)
 class CountryStatus:
     iso3: str
-    state: str  # "on_time" | "late" | "in_progress" | "missing" | "not_due"
+    state: State
     by: Person | None  # who confirmed (latest version), or who is filling it in
     at: datetime | None  # first confirmation
     answered: int
@@ -40,6 +43,7 @@ async def week_status(svc: Services, region: Region, week: str) -> list[CountryS
         answered = versions = 0
         open_q = answered_q = undelivered_q = False
         at = None
+        state: State
         if report is None:
             state = "missing" if now >= c.prompt else "not_due"
         else:

@@ -17,7 +17,7 @@ from bot.wiring.concurrency import DurablePolling, PerChatUpdateProcessor
 from bot.wiring.context import BotApplication, BotContext
 from bot.wiring.request import AiohttpRequest
 from storage import people, regions
-from storage.db import Database
+from storage.db import Database, require_fts5
 from storage.regions import CountryRow
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ async def open_services(config: Config, clock: Clock, bot_username: str = "") ->
     the error goes up: nobody else holds it yet, and its open thread would keep the
     process alive.
     """
+    require_fts5()  # one clear line, not the migration's "no such module: fts5"
     db = await Database.open(config.database)
     try:
         await _mirror_config(db, config, clock)
@@ -170,6 +171,17 @@ async def start_background(app: BotApplication, svc: Services) -> None:
     app.bot_data["outbox"] = (sender, outbox_bot)
     schedule_jobs(app, svc)
     await tick(svc)  # catch up on whatever fell due while the bot was stopped
+    await _digests_due(svc)
+
+
+async def _digests_due(svc: Services) -> None:
+    """Post the digests whose time has come (or came while the bot was down)."""
+    from bot.digest import post
+
+    try:
+        await post.due(svc)
+    except Exception:  # nothing was marked posted: the next tick tries again
+        log.exception("posting a due digest failed; the next tick tries again")
 
 
 def schedule_jobs(app: BotApplication, svc: Services) -> None:
@@ -187,6 +199,7 @@ def schedule_jobs(app: BotApplication, svc: Services) -> None:
 
     async def run_tick(_context: object) -> None:
         await tick(svc)
+        await _digests_due(svc)
 
     for name, at, day in job_times(svc, svc.clock.now()):
         jq.run_daily(run_tick, at, days=(day,), name=name)

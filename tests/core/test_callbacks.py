@@ -47,6 +47,25 @@ def biggest(config: Config) -> dict[type[cb.Callback], list[cb.Callback]]:
         # region keys are at most 32 characters (bot.config)
         cb.MoveDigest: [cb.MoveDigest("r" * 32)],
         cb.KeepDigest: [cb.KeepDigest()],
+        # guidance: topic keys are config keys (at most 32 characters, bot.config)
+        cb.GuidanceOpen: [cb.GuidanceOpen(cb.MAX_ROW_ID)],
+        cb.GuidanceRead: [cb.GuidanceRead(cb.MAX_ROW_ID)],
+        cb.GuidancePage: [cb.GuidancePage(cb.MAX_ROW_ID, 999999)],
+        cb.SubTopic: [cb.SubTopic(MAX_KEY, on) for on in (0, 1)],
+        cb.SubLanguage: [cb.SubLanguage(max(config.languages, key=len), 1)],
+        cb.SubscribeOn: [cb.SubscribeOn()],
+        cb.SubscribeOff: [cb.SubscribeOff()],
+        cb.DraftTopic: [cb.DraftTopic(MAX_KEY, 1)],
+        cb.DraftLanguage: [cb.DraftLanguage(max(config.languages, key=len))],
+        cb.DraftSource: [cb.DraftSource(s) for s in cb.GUIDANCE_SOURCES],
+        cb.DraftSave: [cb.DraftSave()],
+        cb.DraftCancel: [cb.DraftCancel()],
+        cb.DraftUpdateExisting: [cb.DraftUpdateExisting(cb.MAX_ROW_ID)],
+        cb.ItemEdit: [cb.ItemEdit(cb.MAX_ROW_ID)],
+        cb.ItemWithdraw: [cb.ItemWithdraw(cb.MAX_ROW_ID)],
+        cb.ItemWithdrawConfirm: [cb.ItemWithdrawConfirm(cb.MAX_ROW_ID)],
+        cb.ForgetConfirm: [cb.ForgetConfirm()],
+        cb.ForgetCancel: [cb.ForgetCancel()],
     }
 
 
@@ -87,6 +106,14 @@ def test_unpack_round_trips_the_shipped_values(config: Config) -> None:
         cb.DelegateFor("KGZ", 42, 14),
         cb.MoveDigest(config.regions[0].key),
         cb.KeepDigest(),
+        cb.GuidanceOpen(3),
+        cb.GuidancePage(0, 2),
+        cb.SubTopic(config.topics[0].key, 1),
+        cb.SubLanguage("ru", 0),
+        cb.DraftTopic(config.topics[-1].key, 0),
+        cb.DraftSource("ecdc"),
+        cb.ItemWithdrawConfirm(9),
+        cb.ForgetConfirm(),
     ):
         data = value.pack()
         assert type(value).unpack(data, config) == value
@@ -102,6 +129,8 @@ def test_unpack_round_trips_the_shipped_values(config: Config) -> None:
         (cb.RevokeConfirm, "rvy:a:" + "9" * 25),
         (cb.OpenReport, "rs:KGZ:0001-W01"),
         (cb.OpenReport, "rs:KGZ:2026-W54"),
+        (cb.OpenReport, "rs:KGZ:2025-W53"),  # 2025 has 52 ISO weeks
+        (cb.ReviseWeek, "rvw:KGZ:2٠٢٦-W47"),  # Arabic-Indic digits: not the stored form
         (cb.OpenReport, "rs:ZZZ:2026-W47"),
         (cb.InviteKind, "inv:KGZ:boss"),
         (cb.Language, "lang:xx"),
@@ -111,6 +140,13 @@ def test_unpack_round_trips_the_shipped_values(config: Config) -> None:
         (cb.ReviseField, "rvf:KGZ:2026-W47:measures"),  # not a number question
         (cb.MoveDigest, "gm:no-such-region"),
         (cb.KeepDigest, "gk:x"),
+        (cb.SubTopic, "gst:no_such_topic:1"),  # not a topic of the config
+        (cb.SubTopic, "gst:covid19:2"),
+        (cb.SubLanguage, "gsl:de:1"),
+        (cb.DraftSource, "gds:cdc"),
+        (cb.GuidanceOpen, "go:" + "9" * 25),
+        (cb.GuidancePage, "gpg:1:1234567"),
+        (cb.ForgetConfirm, "fmy:1"),
     ],
 )
 def test_out_of_bounds_data_is_refused(config: Config, kind: type[cb.Callback], data: str) -> None:

@@ -51,7 +51,7 @@ async def test_the_board_is_posted_pinned_and_edited_as_reports_arrive(env: BotE
     env.clock.set(at(23, 12))  # Monday: every country has had its prompt
     group = await _group(env)
     assert await _refresh(env) == 1
-    [post] = [m for m in group.inbox if "reports for week 47" in m.text]
+    [post] = [m for m in group.inbox if "Reports: Central Asia · week 47" in m.text]
     assert group.pinned == [post.message_id]
     lines = post.text.splitlines()
     assert "❌ Mongolia: missing" in lines and "0 of 6 countries reported" in lines
@@ -94,7 +94,7 @@ async def test_a_burst_of_reports_is_coalesced_within_the_group_limit(env: BotEn
     gaps = [b - a for a, b in itertools.pairwise(queued_at)]
     assert all(g >= board.EDIT_INTERVAL for g in gaps), gaps
     assert 60 / board.EDIT_INTERVAL.total_seconds() <= 20  # within Telegram's 20/min a group
-    [current] = [m for m in group.inbox if "reports for week 47" in m.text]
+    [current] = [m for m in group.inbox if "Reports: Central Asia · week 47" in m.text]
     assert "6 of 6 countries reported" in current.text
 
 
@@ -104,8 +104,8 @@ async def test_a_new_week_gets_a_new_board_and_the_old_one_stays(env: BotEnv) ->
     await _refresh(env)
     env.clock.set(at(30, 12))
     assert await _refresh(env) == 1
-    boards_posted = [m for m in group.inbox if "reports for week" in m.text]
-    assert [("week 47" in m.text, "week 48" in m.text) for m in boards_posted] == [
+    boards_posted = [m for m in group.inbox if "Reports: Central Asia · week" in m.text]
+    assert [("week 47 " in m.text, "week 48 " in m.text) for m in boards_posted] == [
         (True, False),
         (False, True),
     ]
@@ -118,13 +118,13 @@ async def test_a_board_deleted_in_the_group_is_posted_again(env: BotEnv) -> None
     env.clock.set(at(23, 12))
     group = await _group(env)
     await _refresh(env)
-    [post] = [m for m in group.inbox if "reports for week 47" in m.text]
+    [post] = [m for m in group.inbox if "Reports: Central Asia · week 47" in m.text]
     group.delete(post.message_id)  # an administrator of the group deleted it
     await _confirm(env, await make_nfp(env, 101, "MNG", name="Bold"))
     await _refresh(env)  # the edit fails: the board is forgotten
     env.clock.advance(timedelta(seconds=1))
     assert await _refresh(env) == 1
-    reposted = [m for m in group.inbox if "reports for week 47" in m.text]
+    reposted = [m for m in group.inbox if "Reports: Central Asia · week 47" in m.text]
     assert (
         len(reposted) == 1
         and reposted[0].message_id != post.message_id
@@ -136,7 +136,7 @@ async def test_without_pin_rights_the_board_is_posted_unpinned(env: BotEnv) -> N
     env.clock.set(at(23, 12))
     group = await _group(env, admin_pins=False)
     await _refresh(env)
-    assert [m for m in group.inbox if "reports for week 47" in m.text]
+    assert [m for m in group.inbox if "Reports: Central Asia · week 47" in m.text]
     assert group.pinned == []
     [pin] = env.sandbox.calls_to("pinChatMessage", chat_id=-100500)
     assert not pin.ok and "not enough rights" in (pin.description or "")

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Config
 from bot.core.i18n import translator
+from bot.core.week import Week
 from bot.digest import content, texts
-from bot.digest.week import Week
 from storage import reports as reports_store
 from tests.digest.support import read_truth, seeded, shift
 
@@ -162,7 +162,7 @@ async def test_a_late_report_is_late_and_on_time_rates_follow_the_deadline(
     )
     region = config.region("central-asia")
     tashkent = ZoneInfo("Asia/Tashkent")
-    monday_after = Week.parse("2020-W29").monday
+    monday_after = Week.parse("2020-W29").monday()
     late_at = datetime.combine(monday_after + timedelta(days=2), time(19, 0), tzinfo=tashkent)
     try:
         async with svc.db.transaction() as tx:
@@ -208,7 +208,7 @@ async def test_needs_since_when_training_and_developments_quoted_and_escaped(
                 },
             ),
         ):
-            at = datetime.combine(Week.parse(week).next().monday, time(12), tzinfo=mongolia)
+            at = datetime.combine(Week.parse(week).next().monday(), time(12), tzinfo=mongolia)
             async with svc.db.transaction() as tx:
                 report = await reports_store.get_or_create(tx, at, "MNG", week, 1)
                 await reports_store.add_version(
@@ -234,3 +234,45 @@ async def test_needs_since_when_training_and_developments_quoted_and_escaped(
     assert "«Lab &lt;b&gt;opened&lt;/b&gt; in Darkhan»" in en
     assert "Biosafety &amp; PCR" in en and "Swabs &lt;10 000&gt;" in en
     assert "<b>Pakistan</b>: no report" in en
+
+
+async def test_an_amendment_after_its_digest_is_listed_as_a_revision_in_the_next(
+    config: Config, tmp_path: Path
+) -> None:
+    """UZB amends its 2020-W29 report on Tuesday 28 July, after the W29 digest (Thu 23 July)
+    and before the W30 one (Thu 30 July): the W29 digest rebuilt still reads the original,
+    the W30 one lists the change as a revision and computes W30's change from the new figure."""
+    svc = await seeded(config, tmp_path)
+    region = config.region("central-asia")
+    truth = read_truth()
+    cases29, deaths29 = truth[("UZB", "2020-W29")]
+    amended_at = datetime(2020, 7, 28, 15, 0, tzinfo=ZoneInfo("Asia/Tashkent"))
+    try:
+        report = await reports_store.find(svc.db, "UZB", "2020-W29")
+        assert report is not None
+        async with svc.db.transaction() as tx:
+            await reports_store.add_version(
+                tx,
+                amended_at,
+                report,
+                {"new_cases": cases29 + 100, "new_deaths": deaths29},
+                -1,
+                late=True,
+                after_digest=True,
+                warnings=[],
+            )
+        w29 = await content.build(svc.db, region, Week.parse("2020-W29"))
+        w30 = await content.build(svc.db, region, Week.parse("2020-W30"))
+        w31 = await content.build(svc.db, region, Week.parse("2020-W31"))
+    finally:
+        await svc.db.close()
+    assert w29.country("UZB").figures["new_cases"] == cases29
+    assert w29.revisions == ()
+    assert [(r.iso3, str(r.week), r.key, r.old, r.new, r.reason) for r in w30.revisions] == [
+        ("UZB", "2020-W29", "new_cases", cases29, cases29 + 100, None)
+    ]
+    assert w30.country("UZB").change["new_cases"] == truth[("UZB", "2020-W30")][0] - cases29 - 100
+    assert w31.revisions == ()
+    shown = texts.text(w30, translator("en"))
+    assert f"Uzbekistan, week 29: cases {cases29:,} → {cases29 + 100:,} (+100)" in shown
+    assert "The report was amended." in shown

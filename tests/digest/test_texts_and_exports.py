@@ -14,8 +14,8 @@ from openpyxl import load_workbook
 from bot.config import Config
 from bot.core.i18n import translator
 from bot.core.textlimits import MESSAGE_LIMIT, tg_len
+from bot.core.week import Week
 from bot.digest import content, exports, texts
-from bot.digest.week import Week
 from sandbox.html import parse_html
 from storage import reports as reports_store
 from tests.digest.support import read_truth, seeded
@@ -33,7 +33,7 @@ async def test_a_long_digest_splits_within_the_limit_into_valid_html(
     region = config.region("central-asia")
     try:
         for country in region.countries:
-            at = datetime.combine(Week.parse(WEEK).next().monday, time(12), tzinfo=country.tz)
+            at = datetime.combine(Week.parse(WEEK).next().monday(), time(12), tzinfo=country.tz)
             said = (f"<{country.iso3}> & «Ж» " * 200)[:1000]
             async with svc.db.transaction() as tx:
                 report = await reports_store.get_or_create(tx, at, country.iso3, WEEK, 1)

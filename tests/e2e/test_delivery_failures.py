@@ -16,7 +16,7 @@ TOO_LONG = "Bad Request: message is too long"
 
 
 async def _drain(env: BotEnv) -> None:
-    await env.app.bot_data["outbox"][0].drain()  # type: ignore[union-attr]
+    await env.outbox.drain()
     await env.sandbox.settle()
 
 

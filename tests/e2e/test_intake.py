@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.core.clock import FakeClock
+from sandbox import SimUser
 from storage import followups as followup_store
 from storage import reports as store
 from storage.db import Database
@@ -33,7 +34,7 @@ async def _answers(env: BotEnv, iso3: str) -> dict[str, object]:
     return await store.answers(env.svc.db, report.id)
 
 
-async def _start(env: BotEnv, user_id: int, iso3: str):  # type: ignore[no-untyped-def]
+async def _start(env: BotEnv, user_id: int, iso3: str) -> SimUser:
     nfp = await make_nfp(env, user_id, iso3)
     await nfp.send("/report")
     first = await next_sent(nfp)
@@ -64,7 +65,7 @@ async def test_an_edited_answer_corrects_the_answer_it_edits(env: BotEnv) -> Non
     assert await _answers(env, "KGZ") == {"new_cases": 1243, "new_deaths": 5}
     rest = {k: v for k, v in ANSWERS_EN.items() if k not in ("new_cases", "new_deaths")}
     review = await answer_all(env, nfp, rest)
-    assert "New confirmed COVID-19 cases this week: <b>1,243</b>" in review.raw_text  # type: ignore[operator]
+    assert "New confirmed COVID-19 cases this week: <b>1,243</b>" in (review.raw_text or "")
 
 
 async def test_an_edit_after_confirmation_offers_an_amendment(env: BotEnv) -> None:
@@ -154,7 +155,7 @@ async def test_a_refused_confirmation_reply_still_arrives(env: BotEnv) -> None:
     await answer_all(env, nfp, ANSWERS_EN)
     env.sandbox.inject("sendMessage", status=502, chat_id=1205)
     await nfp.press("✅ Confirm and send")
-    sender = env.app.bot_data["outbox"][0]  # type: ignore[union-attr]
+    sender = env.outbox
     await sender.drain(timeout=10)
     await env.sandbox.settle()
     sent = [m.text for m in nfp.drain() if m.kind == "sent"]
@@ -209,7 +210,7 @@ async def test_a_queued_confirmation_is_dropped_once_the_person_moved_on(env: Bo
     await answer_all(env, nfp, ANSWERS_EN)
     env.sandbox.inject("sendMessage", status=502, chat_id=1207, times=2)  # reply, outbox try
     await nfp.press("✅ Confirm and send")
-    sender = env.app.bot_data["outbox"][0]  # type: ignore[union-attr]
+    sender = env.outbox
     await sender.drain(timeout=10)
     await env.sandbox.settle()
     nfp.drain()
@@ -320,7 +321,7 @@ async def test_a_screen_waiting_in_the_outbox_is_not_sent_once_the_person_moved_
     nfp = await _start(env, 1503, "KGZ")
     env.sandbox.inject("sendMessage", status=502, chat_id=1503, times=2)  # reply, outbox try
     await nfp.send("321")
-    sender = env.app.bot_data["outbox"][0]  # type: ignore[union-attr]
+    sender = env.outbox
     await sender.drain(timeout=10)  # its one attempt failed: in backoff now
     await env.sandbox.settle()
     assert not [m for m in nfp.drain() if "Question 2 of 9" in (m.text or "")]

@@ -175,7 +175,7 @@ async def test_a_russian_only_deployment_never_needs_english(
 
 
 async def _clarification_sent(env: BotEnv, nfp: SimUser) -> None:
-    await env.app.bot_data["outbox"][0].drain()  # type: ignore[union-attr]
+    await env.outbox.drain()
     await env.sandbox.settle()
 
 

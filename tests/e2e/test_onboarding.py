@@ -55,7 +55,9 @@ async def test_alternate_invite_from_buttons_in_english(env: BotEnv) -> None:
     link = await admin.next_message()
     while link.kind == "edited":
         link = await admin.next_message()
-    code = LINK.search(link.text).group(2)  # type: ignore[union-attr]
+    found = LINK.search(link.text)
+    assert found is not None
+    code = found.group(2)
     assert "alternate" in link.text
     # the expiry to the minute, in the secretariat's zone, named (7 days from Tue 24 Nov 12:00)
     assert "expires on December 1, 2026, 5:00\u202fPM (Uzbekistan Standard Time):" in link.text

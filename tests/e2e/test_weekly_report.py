@@ -60,7 +60,7 @@ async def test_a_whole_week_in_three_timezones(env: BotEnv) -> None:
     env.clock.set(at(23, 1, 0))  # 09:00 in Ulaanbaatar (+8)
     await deliver(env)
     [prompt] = mng.inbox
-    assert "Mongolia, week 47 (16 Nov – 22 Nov 2026)" in prompt.text
+    assert "Mongolia · week 47 (16 Nov – 22 Nov 2026)" in prompt.text
     assert "Wednesday 6:00\u202fPM your time" in prompt.text
     assert (kaz.inbox, afg.inbox) == ([], [])
 
@@ -174,7 +174,9 @@ async def test_bad_input_is_explained_and_loses_nothing(env: BotEnv) -> None:
     await env.sandbox.settle()
     assert "Needs in supplies" in needs.text
     assert "earlier question" in nfp.callback_answers[-1]["text"]
-    answers = await store.answers(env.svc.db, (await store.find(env.svc.db, "KGZ", "2026-W47")).id)  # type: ignore[union-attr]
+    report = await store.find(env.svc.db, "KGZ", "2026-W47")
+    assert report is not None
+    answers = await store.answers(env.svc.db, report.id)
     assert answers == {
         "new_cases": 1234,
         "new_deaths": 3,
@@ -229,11 +231,12 @@ async def test_two_nfps_of_one_country_take_over_explicitly(env: BotEnv) -> None
     await env.say(alt, "1")
     taken = await env.say(main, "7")
     assert "Nigora has taken over this report" in taken.text
-    await env.app.bot_data["outbox"][0].drain()  # type: ignore[union-attr]
+    await env.outbox.drain()
     await env.sandbox.settle()
     assert any("Nigora has taken over the report" in m.text for m in main.inbox)
     report = await store.find(env.svc.db, "TJK", "2026-W47")
-    assert await store.answers(env.svc.db, report.id) == {"new_cases": 50, "new_deaths": 1}  # type: ignore[union-attr]
+    assert report is not None
+    assert await store.answers(env.svc.db, report.id) == {"new_cases": 50, "new_deaths": 1}
     [entry] = await audit.entries(env.svc.db, action="take_over")
     assert entry.actor == 832
 
@@ -269,12 +272,13 @@ async def test_amendments_before_and_after_the_digest_are_versioned(env: BotEnv)
     await nfp.press("✅ Confirm the amendment")
     assert "digest was already posted" in (await next_sent(nfp)).text
     report = await store.find(env.svc.db, "PAK", "2026-W47")
-    versions = await store.versions(env.svc.db, report.id)  # type: ignore[union-attr]
+    assert report is not None
+    versions = await store.versions(env.svc.db, report.id)
     assert [(v.version, v.after_digest) for v in versions] == [(1, False), (2, False), (3, True)]
     assert [v.answers["new_cases"] for v in versions] == [1234, 1300, 1300]
     assert versions[-1].answers["new_deaths"] == 6 and versions[-1].confirmed_by == 841
     # the latest confirmed version is the report
-    assert (await store.confirmed_answers(env.svc.db, "PAK", "2026-W47"))["new_deaths"] == 6  # type: ignore[index]
+    assert (await store.confirmed_answers(env.svc.db, "PAK", "2026-W47") or {})["new_deaths"] == 6
 
 
 async def test_no_change_shortcut_and_plausibility_warning(env: BotEnv) -> None:
@@ -304,7 +308,8 @@ async def test_no_change_shortcut_and_plausibility_warning(env: BotEnv) -> None:
     await nfp.press("The figures are right: confirm")
     assert "Thank you" in (await next_sent(nfp)).text
     report = await store.find(env.svc.db, "KGZ", "2026-W47")
-    [version] = await store.versions(env.svc.db, report.id)  # type: ignore[union-attr]
+    assert report is not None
+    [version] = await store.versions(env.svc.db, report.id)
     assert set(version.warnings) == {"deaths_above_cases", "cases_jump"}
     assert version.answers["measures"] == "targeted"
 
@@ -352,7 +357,7 @@ async def test_secretariat_asks_for_clarification(env: BotEnv) -> None:
     assert "Sent to the NFPs of Mongolia" in sent.text
     status = await env.say(admin, "/status")
     assert "❓ clarification asked" in status.text
-    await env.app.bot_data["outbox"][0].drain()  # type: ignore[union-attr]
+    await env.outbox.drain()
     await env.sandbox.settle()
     question = nfp.inbox[-1]
     assert "Why did hospitalisations rise?" in question.text
@@ -361,7 +366,7 @@ async def test_secretariat_asks_for_clarification(env: BotEnv) -> None:
     await next_sent(nfp)
     thanks = await env.say(nfp, "A new variant reached the capital.")
     assert "sent to the secretariat" in thanks.text
-    await env.app.bot_data["outbox"][0].drain()  # type: ignore[union-attr]
+    await env.outbox.drain()
     await env.sandbox.settle()
     assert "A new variant reached the capital." in admin.inbox[-1].text
     admin.drain()
@@ -383,7 +388,7 @@ async def test_revision_of_an_earlier_week_is_kept_beside_the_original(env: BotE
     assert "reason" in (await env.say(nfp, "444")).text
     saved = await env.say(nfp, "Deaths reclassified after the July review")
     assert "5 → 444" in saved.text
-    assert (await store.confirmed_answers(env.svc.db, "KGZ", "2026-W47"))["new_deaths"] == 5  # type: ignore[index]
+    assert (await store.confirmed_answers(env.svc.db, "KGZ", "2026-W47") or {})["new_deaths"] == 5
     from bot.reporting.followups import current_value, revisions_since
 
     assert await current_value(env.svc, "KGZ", "2026-W47", "new_deaths") == 444
@@ -395,14 +400,17 @@ async def test_revision_of_an_earlier_week_is_kept_beside_the_original(env: BotE
 
 
 async def test_jobs_are_scheduled_at_each_countrys_local_time(env: BotEnv) -> None:
-    jobs = {job.name: job for job in env.app.job_queue.jobs()}  # type: ignore[union-attr]
+    assert env.app is not None and env.app.job_queue is not None
+    jobs = {job.name: job for job in env.app.job_queue.jobs()}
     kabul = jobs["AFG:prompt"]
     assert kabul.next_t is not None
     local = kabul.next_t.astimezone(env.config.country("AFG")[1].tz)
     assert (local.weekday(), local.hour, local.minute) == (0, 9, 0)
     assert kabul.next_t.astimezone(UTC).strftime("%H:%M") == "04:30"
-    assert jobs["MNG:prompt"].next_t.astimezone(UTC).strftime("%a %H:%M") == "Mon 01:00"  # type: ignore[union-attr]
-    assert jobs["KAZ:reminder:1"].next_t.astimezone(UTC).strftime("%a %H:%M") == "Wed 11:00"  # type: ignore[union-attr]
+    mng, kaz = jobs["MNG:prompt"].next_t, jobs["KAZ:reminder:1"].next_t
+    assert mng is not None and kaz is not None
+    assert mng.astimezone(UTC).strftime("%a %H:%M") == "Mon 01:00"
+    assert kaz.astimezone(UTC).strftime("%a %H:%M") == "Wed 11:00"
     assert "tick" in jobs
 
 
@@ -417,7 +425,7 @@ async def test_a_prompt_missed_while_stopped_is_sent_on_start_exactly_once(env: 
     env.clock.set(at(23, 7, 0))  # … and comes back at 12:00 local
     await env.start()
     prompt = await next_sent(nfp, timeout=10)  # sent by the start-up catch-up, no tick by hand
-    assert "Pakistan, week 47" in prompt.text
+    assert "Pakistan · week 47" in prompt.text
     await env.restart()
     await deliver(env)
     assert len(nfp.inbox) == 1  # neither lost nor repeated
@@ -457,6 +465,7 @@ async def test_a_failed_reply_loses_no_answer(env: BotEnv) -> None:
     await env.sandbox.settle()
     assert [m for m in nfp.drain() if m.kind == "sent"] == []
     report = await store.find(env.svc.db, "AFG", "2026-W47")
-    assert await store.answers(env.svc.db, report.id) == {"new_cases": 321}  # type: ignore[union-attr]
+    assert report is not None
+    assert await store.answers(env.svc.db, report.id) == {"new_cases": 321}
     resumed = await env.say(nfp, "/report")
     assert "Question 2 of 9" in resumed.text

@@ -164,7 +164,8 @@ async def test_not_before_is_held_until_the_clock_passes_it(
     await sender.drain()
     await asyncio.sleep(0.2)
     assert sandbox.calls_to("sendMessage") == []
-    assert (await store.by_dedup_key(db, "later")).status == "pending"  # type: ignore[union-attr]
+    later = await store.by_dedup_key(db, "later")
+    assert later is not None and later.status == "pending"
 
     clock.advance(timedelta(minutes=59))
     await sender.drain()
@@ -288,7 +289,8 @@ async def test_403_marks_row_and_person_blocked_and_serves_the_rest(
     assert row is not None and row.status == "blocked" and "Forbidden" in str(row.last_error)
     person = await people.get(db, b.id)
     assert person is not None and person.blocked_at == clock.now()
-    assert (await people.get(db, a.id)).blocked_at is None  # type: ignore[union-attr]
+    other = await people.get(db, a.id)
+    assert other is not None and other.blocked_at is None
     assert sum("blocked the bot" in line for line in outbox_lines(caplog)) == 1
 
 

@@ -9,8 +9,10 @@ second the chat's reminder must not overtake its prompt.
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,9 +25,13 @@ KILLS = 3
 USERS = 6
 
 
-async def _wait(cond: object, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+def _sent_to(sb: Sandbox, chat_id: int) -> bool:
+    return len(sb.calls_to("sendMessage", chat_id)) >= 1
+
+
+async def _wait(cond: Callable[[], object], timeout: float = 30.0) -> None:  # noqa: ASYNC109
     deadline = time.monotonic() + timeout
-    while not cond():  # type: ignore[operator]
+    while not cond():
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.02)
 
@@ -55,7 +61,7 @@ async def test_sigkill_duplicates_only_the_message_in_flight(tmp_path: Path) -> 
             sb.inject("sendMessage", delay=60.0, chat_id=victim.id)  # answered after the kill
             proc = await start_bot(tmp_path, sb, sb.token)
             try:
-                await _wait(lambda v=victim: len(sb.calls_to("sendMessage", v.id)) >= 1)
+                await _wait(functools.partial(_sent_to, sb, victim.id))
             finally:
                 proc.kill()  # SIGKILL: no shutdown, the row stays "sending"
                 await proc.wait()

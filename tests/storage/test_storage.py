@@ -11,8 +11,11 @@ import pytest
 
 from bot.config import Config
 from bot.core.clock import FakeClock
+from bot.outbox import messages
+from bot.outbox.messages import Text
 from bot.people import roles as people
 from bot.wiring.app import open_services
+from storage import outbox
 from storage import people as store
 from storage.db import Database
 from storage.migrate import latest_version, migrations
@@ -59,6 +62,12 @@ SEED = {
         "INSERT INTO admins (tg_id, source, added_at)"
         " VALUES (9001, 'cli', '2026-01-01T00:00:00+00:00')",
     ],
+    2: [  # an outbox row as rows were before schema 4: no message kind, no broadcast
+        "INSERT INTO outbox (dedup_key, chat_id, kind, payload, created_at, not_before)"
+        " VALUES ('prompt:KGZ:2026-W02', 501, 'prompt',"
+        ' \'{"text": "Week <b>2</b>", "parse_mode": "HTML", "buttons": [[["Start", "s:2"]]]}\','
+        " '2026-01-05T09:00:00+00:00', '2026-01-05T09:00:00+00:00')",
+    ],
 }
 
 
@@ -81,6 +90,12 @@ async def test_upgrade_from_every_earlier_version_keeps_the_data(
     if start >= 1:
         assert await db.fetchval("SELECT first_name FROM people WHERE tg_id = 501") == "Aida"
         assert await db.fetchval("SELECT used_by FROM invites WHERE code = 'abc'") == 501
+    if start >= 2:  # schema 4: the old row is a text message of no broadcast, still due
+        (row,) = await outbox.due(db, NOW, 10, one_per_chat=True)
+        assert row.dedup_key == "prompt:KGZ:2026-W02" and row.broadcast_id is None
+        assert messages.from_payload(row.payload) == Text(
+            "Week <b>2</b>", "HTML", [[("Start", "s:2")]]
+        )
     await db.close()
     assert schema(old) == schema(fresh)
 
@@ -155,5 +170,40 @@ async def test_an_update_claims_its_first_committed_write_once(tmp_path: Path) -
         async with db.transaction() as tx:  # outside any update: no claim at all
             await tx.execute("DELETE FROM audit")
         assert await db.fetchval("SELECT count(*) FROM processed_updates") == 1
+    finally:
+        await db.close()
+
+
+async def test_upgrade_to_guidance_subscribes_existing_nfps_by_default(tmp_path: Path) -> None:
+    """Migration 0006 on a database with NFPs: they get alerts by default (no row needed),
+    and the new FTS5 table finds an item added after the upgrade."""
+    from storage import guidance
+
+    db = await Database.open(tmp_path / "old.sqlite3", migrate=False)
+    try:
+        assert await db.migrate(5) == 5
+        async with db.transaction() as tx:
+            for sql in SEED[1]:
+                await tx.execute(sql)
+        assert await db.migrate() == latest_version() >= 6
+        found = await guidance.recipients(db, "ru", ["covid19"], "en")
+        assert [r.tg_id for r in found] == [501] and found[0].nfp
+        assert await guidance.recipients(db, "en", ["covid19"], "en") == []  # Aida reads ru
+        async with db.transaction() as tx:
+            await guidance.add_item(
+                tx,
+                NOW,
+                title="Диагностика",
+                url="https://who.int/a",
+                file_id=None,
+                file_name=None,
+                source="who",
+                language="ru",
+                summary="",
+                topics=["lab"],
+                by=1,
+            )
+        items, total = await guidance.search(db, "диаг", 5, 0)
+        assert total == 1 and items[0].title == "Диагностика"
     finally:
         await db.close()

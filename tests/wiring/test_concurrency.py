@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import UTC, datetime
 
 from telegram import Chat, Message, Update
 
 from bot.wiring.concurrency import PerChatUpdateProcessor
 
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
 
 def update(update_id: int, chat_id: int) -> Update:
     chat = Chat(chat_id, "private")
-    return Update(update_id, message=Message(update_id, None, chat, text="x"))  # type: ignore[arg-type]
+    return Update(update_id, message=Message(update_id, NOW, chat, text="x"))
 
 
 async def test_chats_run_concurrently_but_each_chat_in_order() -> None:
@@ -26,7 +29,8 @@ async def test_chats_run_concurrently_but_each_chat_in_order() -> None:
         running += 1
         peak = max(peak, running)
         await asyncio.sleep(random.uniform(0, 0.01))
-        seen[u.effective_chat.id].append(u.update_id)  # type: ignore[union-attr]
+        assert u.effective_chat is not None
+        seen[u.effective_chat.id].append(u.update_id)
         running -= 1
 
     updates = [update(i, 1 + i % 3) for i in range(60)]

@@ -1,0 +1,108 @@
+"""The database thread: round trips of an answer, and the write lock's rule (storage.db).
+
+An answer through the real bot costs 3 calls to aiosqlite's thread: BEGIN + the update's
+claim + the step's reads (the person's language among them); the answer stored, the
+session moved, the next step read and COMMIT; the screen recorded as shown (a whole
+transaction in one call). Measured on
+the code before the change (4befaaf, counting aiosqlite's ``Connection._execute``): 21.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+
+from sandbox import SimUser
+from storage.db import AwaitInTransaction, Database, count_round_trips, strict_transactions
+from tests.support import BotEnv, make_nfp, next_sent
+
+ANSWER_ROUND_TRIPS = 3  # was 21
+
+
+async def _trips_of(env: BotEnv, user: SimUser, act: str) -> tuple[int, str]:
+    """Round trips of the update ``act`` makes, counted to its very end, and its reply.
+
+    A second message after it waits for it (one chat's updates never overlap), so by its
+    reply the first update has finished, the recording of its screen included.
+    """
+    with count_round_trips() as trips:
+        user.drain()
+        if act.startswith("/") or act.isdigit():
+            await user.send(act)
+        else:
+            await user.press(act)
+        reply = await next_sent(user)
+        await user.send("/help")
+        await next_sent(user)
+    first = min(k for k in trips if k is not None)
+    return trips[first], reply.text
+
+
+async def test_an_answer_through_the_bot_is_three_round_trips(env: BotEnv) -> None:
+    user = await make_nfp(env, 801, "MNG")
+    await env.say(user, "/report")
+    await env.quiet(user)
+    typed, text = await _trips_of(env, user, "12")  # question 1: a number, typed
+    assert "Question 2 of 9" in text
+    assert typed == ANSWER_ROUND_TRIPS
+    await env.quiet(user)
+    typed, text = await _trips_of(env, user, "3")
+    assert "Question 3 of 9" in text
+    assert typed == ANSWER_ROUND_TRIPS
+    await env.quiet(user)
+    pressed, text = await _trips_of(env, user, "Skip")  # question 3: a button
+    assert "Question 4 of 9" in text
+    assert pressed == ANSWER_ROUND_TRIPS
+
+
+async def test_an_await_other_than_sql_under_the_write_lock_is_caught(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The suite runs strict (tests/conftest.py): an offending transaction raises and is
+    rolled back, wherever in it the await is; SQL alone, however many calls, passes."""
+    db = await Database.open(tmp_path / "rule.sqlite3")
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    host, port = server.sockets[0].getsockname()[:2]
+    sql = "INSERT INTO regions (key) VALUES (?)"
+    try:
+        for where in ("before", "between", "after"):
+            with pytest.raises(AwaitInTransaction, match="write lock"):
+                async with db.transaction() as tx:
+                    if where == "before":
+                        await asyncio.sleep(0)
+                    await tx.execute(sql, (where,))
+                    if where == "between":
+                        await asyncio.sleep(0)
+                    await tx.fetchval("SELECT count(*) FROM regions")
+                    if where == "after":
+                        await asyncio.sleep(0)
+        with pytest.raises(AwaitInTransaction):  # a network round trip, as a send would be
+            async with db.transaction() as tx:
+                await tx.execute(sql, ("network",))
+                _, writer = await asyncio.open_connection(host, port)
+                writer.close()
+                await tx.execute(sql, ("network 2",))
+        assert await db.fetchval("SELECT count(*) FROM regions") == 0  # all rolled back
+
+        # SQL only: statements, reads through the Database, a call, a one-call write
+        async with db.transaction() as tx:
+            await tx.execute(sql, ("a",))
+            assert await db.fetchval("SELECT count(*) FROM regions") == 1
+            await tx.call(lambda c: c.execute(sql, ("b",)).close())
+        await db.write(lambda c: c.execute(sql, ("c",)).close())
+        assert await db.fetchval("SELECT count(*) FROM regions") == 3
+
+        # not strict (production): told in the log, and the transaction still commits
+        with strict_transactions(False), caplog.at_level(logging.WARNING, "storage.db"):
+            async with db.transaction() as tx:
+                await tx.execute(sql, ("d",))
+                await asyncio.sleep(0)
+        assert any("write lock" in r.getMessage() for r in caplog.records)
+        assert await db.fetchval("SELECT count(*) FROM regions") == 4
+    finally:
+        server.close()
+        await server.wait_closed()
+        await db.close()
