@@ -28,7 +28,7 @@ from sandbox import Sandbox, SentMessage, SimGroup, SimUser
 ADMIN_ID = 7001
 #: A token only the sandbox knows: the demo never talks to Telegram.
 DEMO_TOKEN = "7001000:demo-sandbox-token"
-REPLY_TIMEOUT = 10.0  # seconds to wait for the bot's answer to one action
+REPLY_TIMEOUT = 30.0  # seconds to wait for the bot's answer to one action (a loaded machine)
 
 
 @dataclass
@@ -134,10 +134,11 @@ class World:
 
     async def deliver(self) -> None:
         """Run the cycle at the clock's instant and wait until the outbox sent what is due."""
-        from bot.digest import board
+        from bot.digest import board, post
         from bot.reporting.schedule import tick
 
-        await tick(self.svc)
+        await tick(self.svc)  # what the cycle's jobs run (bot.wiring.app), at this instant
+        await post.due(self.svc)
         await board.refresh(self.svc)
         await self.drain()
 
@@ -187,6 +188,8 @@ class World:
                 )
                 if m.document_bytes is not None and m.filename:
                     self.files[m.filename] = m.document_bytes
+                if m.photo_bytes is not None:
+                    self.files[f"chart-{len(self.files) + 1}.png"] = m.photo_bytes
             actor.seen = len(events)
 
     def save_files(self, out: Path) -> list[Path]:

@@ -112,13 +112,22 @@ async def test_the_late_country_is_reminded_and_the_real_figures_are_stored(
     assert before is not None and before["new_cases"] == 13458  # the preloaded history
 
 
-@pytest.mark.xfail(strict=True, reason="digest posting lands with issue 8")
-def test_the_digest_is_posted_once_with_the_real_figures(
+async def test_the_digest_is_posted_once_with_the_real_figures(
     played: tuple[Path, Path, str, float],
 ) -> None:
-    out, _cwd, _stdout, _took = played
+    out, _cwd, stdout, _took = played
+    rows = await _rows(out / "nfpbot.sqlite3", "digest")
+    assert rows and {r.chat_id for r in rows} == {-1001234567890}  # the group, once
+    assert {r.dedup_key.split(":")[3] for r in rows} == {"1"}  # one post, not two
+    # Thursday 30 July 2020, 10:00 in Tashkent (UTC+5)
+    assert {r.created_at for r in rows} == {_utc(30, 5, 1)}
     page = (out / "transcript.html").read_text()
-    assert "8,030" in page and "13,458" in page and "Regional digest" in page
+    assert "weekly digest" in page and "Pakistan" in page
+    assert "8,030 (-5,428)" in page  # 13,458 the week before
+    assert "data:image/png;base64," in page  # the charts, inline
+    pdfs = sorted(p.name for p in out.iterdir() if p.suffix == ".pdf")
+    assert pdfs == ["digest-central-asia-2020-W30-en.pdf", "digest-central-asia-2020-W30-ru.pdf"]
+    assert "weekly digest" in stdout
 
 
 def test_ctrl_c_stops_it_cleanly(tmp_path: Path) -> None:
