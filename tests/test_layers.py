@@ -33,6 +33,7 @@ asserts each break is reported, so this test cannot pass by checking nothing.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -349,3 +350,19 @@ def test_a_clean_synthetic_tree_passes(tmp_path: Path) -> None:
         },
     )
     assert violations(tmp_path, frozenset({"bot.cli"})) == []
+
+
+def test_the_readme_tree_names_every_package() -> None:
+    """README's architecture diagram is the map newcomers read: a package missing from it
+    (or one it names that is gone) makes it wrong, so the two are checked against each other."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    tree = readme[readme.index("## Architecture") :].split("Imports go along", 1)[0]
+    packages = sorted(
+        p.parent.name for p in (ROOT / "bot").glob("*/__init__.py") if p.parent.name != "sandbox"
+    )
+    missing = [name for name in packages if f"── {name}/" not in tree]
+    assert not missing, f"README's tree lacks bot/{missing}"
+    named = set(re.findall(r"── (\w+)/", tree))
+    tops = {"handlers", "bot", "storage", "sandbox", "locales", "tests", "bench"}
+    gone = sorted(n for n in named - tops if not (ROOT / "bot" / n / "__init__.py").exists())
+    assert not gone, f"README's tree names packages that do not exist: {gone}"
