@@ -175,10 +175,12 @@ _SEPARATORS_AND_PLUS = set(",.'\u2019+\uff0b")
 
 
 def _oracle_digits(text: str) -> str | None:
-    """Independent oracle: drop whitespace/separators/plus, map digits, else None."""
+    """Independent oracle: drop whitespace/separators/plus and invisible format characters
+    (category Cf: a soft hyphen or a direction mark a phone keyboard slipped in, which the
+    parser ignores by design), map digits, else None."""
     out = []
     for ch in text:
-        if ch.isspace() or ch in _SEPARATORS_AND_PLUS:
+        if ch.isspace() or ch in _SEPARATORS_AND_PLUS or unicodedata.category(ch) == "Cf":
             continue
         if unicodedata.category(ch) != "Nd":
             return None
