@@ -357,6 +357,9 @@ class Config:
     regions: tuple[Region, ...]
     topics: tuple[Topic, ...] = ()
     source: Path | None = None
+    # Telegram's flood limit for this bot: messages in any 1-second window, replies and
+    # proactive sends together (bot.outbox.pacer); 30 unless Telegram raised it (paid tiers)
+    messages_per_second: int = 30
 
     def region(self, key: str) -> Region:
         """The region with this key; KeyError if there is none."""
@@ -432,7 +435,15 @@ def parse_config(
 
     bot = root.get_table(
         "bot",
-        ("database", "languages", "default_language", "admins", "invite_ttl_days", "log_level"),
+        (
+            "database",
+            "languages",
+            "default_language",
+            "admins",
+            "invite_ttl_days",
+            "log_level",
+            "messages_per_second",
+        ),
     )
     languages = _languages(bot)
     default_language = bot.get_str("default_language", default=languages[0])
@@ -443,6 +454,9 @@ def parse_config(
     ttl_days = bot.get_int("invite_ttl_days", default=7)
     if ttl_days < 1:
         bot.fail("invite_ttl_days", f"must be at least 1, got {ttl_days}")
+    per_second = bot.get_int("messages_per_second", default=30)
+    if not 1 <= per_second <= 1000:
+        bot.fail("messages_per_second", f"must be between 1 and 1000, got {per_second}")
     log_level = bot.get_str("log_level", default="INFO").upper()
     if log_level not in _LOG_LEVELS:
         bot.fail("log_level", f"expected one of {', '.join(_LOG_LEVELS)}, got {log_level!r}")
@@ -496,6 +510,7 @@ def parse_config(
         regions=tuple(regions),
         topics=tuple(topics),
         source=source,
+        messages_per_second=per_second,
     )
 
 
