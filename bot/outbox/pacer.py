@@ -8,13 +8,19 @@ per process counts both. It knows nothing of Telegram or asyncio: it is asked "m
 start now, and if not, when?", told when a send starts, and when a 429 said to pause. Time
 is an injected monotonic clock (seconds), so tests check pacing exactly without sleeping.
 
-**The window.** Each send holds a slot from the moment it goes out until ``window``
-seconds later (1 s plus ``margin``). The margin exists because Telegram counts a message
-when it *arrives*: two requests issued exactly 1.000 s apart can arrive 0.99 s apart when
-the first was delayed a few milliseconds more on the way (measured on loopback under load,
-see bench/README.md). A slot reserved before a request was prepared (the outbox claims its
-row in the database first) is moved to the moment the request really leaves
-(:meth:`Slot.restart`), so the database's time never eats into the margin.
+**The window.** Telegram counts a message when it *arrives*, which the sender never
+sees: two requests issued exactly 1.000 s apart arrive 0.99 s apart when the first was
+delayed a little more on the way (measured: a 30 ms margin on the issue times still drew
+8 429s in a 300-prompt storm on a loaded machine). So a slot is held from the moment its
+request goes out while it is in flight, and after its answer until ``answer + window -
+min_rtt``: the message arrived before its answer came back, by at least the smallest round
+trip seen (a request and its answer each take at least their share of it), so the next send,
+which also needs at least that to arrive, reaches Telegram a full ``window`` later. That
+holds however uneven the delays are; it costs only the round trip's variation above its
+minimum, where a fixed margin costs its whole size on every send. ``window`` is 1 s plus
+``margin`` (10 ms, for clocks and rounding). A slot reserved before the request was
+prepared (the outbox claims its row in the database first) starts when the request really
+leaves (:meth:`Slot.restart`).
 
 **Replies first.** A reply is someone waiting in a chat; a bulk send is a prompt that can
 leave a second later unnoticed. Two rules keep replies ahead of bulk sends:
@@ -41,7 +47,9 @@ from collections import deque
 from collections.abc import Callable
 
 DEFAULT_PER_SECOND = 30
-DEFAULT_MARGIN = 0.03  # seconds added to the 1 s window: arrival jitter on the way to Telegram
+DEFAULT_MARGIN = 0.01  # seconds added to the 1 s window (clocks, rounding)
+# A slot whose request never reports back (a caller that died) is freed after this long.
+STUCK_SLOT = 120.0
 GROUP_WINDOW = 60.0
 
 # Bot API methods that put a message into a chat: only these count against flood control.
@@ -80,16 +88,19 @@ def counts_against_limit(method: str) -> bool:
 
 
 class Slot:
-    """One send's place in the window, from when it went out."""
+    """One send's place in the window: held from when it went out until ``until``."""
 
-    __slots__ = ("at",)
+    __slots__ = ("at", "until")
 
     def __init__(self, at: float) -> None:
         self.at = at
+        self.until = at + STUCK_SLOT  # in flight: set from the answer by Pacer.finish
 
     def restart(self, now: float) -> None:
         """The request leaves only now (later than reserved): its slot is held from now."""
-        self.at = max(self.at, now)
+        if now > self.at:
+            self.until += now - self.at
+            self.at = now
 
 
 class Pacer:
@@ -117,6 +128,7 @@ class Pacer:
         self.monotonic = monotonic
         self.replies_waiting = 0
         self.paused_until = 0.0
+        self.min_rtt: float | None = None  # the smallest request-to-answer time seen
         self._slots: list[Slot] = []
         self._private_next: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = {}
@@ -124,11 +136,22 @@ class Pacer:
     # ------------------------------------------------------------------ the global window
 
     def _live(self, now: float) -> list[Slot]:
-        """Slots still inside the window at ``now`` (expired ones are dropped)."""
-        cutoff = now - self.window
-        if self._slots and min(s.at for s in self._slots) <= cutoff:
-            self._slots = [s for s in self._slots if s.at > cutoff]
+        """Slots still held at ``now`` (expired ones are dropped)."""
+        if self._slots and min(s.until for s in self._slots) <= now:
+            self._slots = [s for s in self._slots if s.until > now]
         return self._slots
+
+    def cancel(self, slot: Slot) -> None:
+        """The send did not happen after all (its row was superseded): free its slot."""
+        if slot in self._slots:
+            self._slots.remove(slot)
+
+    def finish(self, slot: Slot, now: float) -> None:
+        """The send's answer (or failure) came at ``now``: its slot ends a window later,
+        less the smallest round trip (the message arrived at least that much earlier)."""
+        rtt = max(now - slot.at, 0.0)
+        self.min_rtt = rtt if self.min_rtt is None else min(self.min_rtt, rtt)
+        slot.until = now + self.window - self.min_rtt
 
     def in_window(self, now: float | None = None) -> int:
         """How many sends hold a slot at ``now``."""
@@ -148,9 +171,10 @@ class Pacer:
         live = self._live(now)
         if len(live) < cap:
             return 0.0
-        # the slot whose expiry brings the count below the cap
-        times = sorted(s.at for s in live)
-        return max(times[len(live) - cap] + self.window - now, 0.0)
+        # the slot whose expiry brings the count below the cap (in flight: until its answer,
+        # so an estimate; a finished send wakes the caller anyway)
+        ends = sorted(s.until for s in live)
+        return max(ends[len(live) - cap] - now, 0.0)
 
     # ------------------------------------------------------------------ per chat
 
@@ -225,4 +249,4 @@ class Pacer:
     def next_change(self, now: float) -> float | None:
         """When the window next frees a slot (absolute), or None if it holds none."""
         live = self._live(now)
-        return min(s.at for s in live) + self.window if live else None
+        return min(s.until for s in live) if live else None

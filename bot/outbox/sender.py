@@ -414,20 +414,28 @@ class OutboxSender:
 
     async def _send_one(self, item: OutboxItem, slot: Slot) -> _Outcome:
         """Claim, send, and record the outcome; the outcome is kept until it is recorded."""
-        async with self._svc.db.transaction() as tx:
-            if not await delivery.still_valid(tx, self._svc, item):
-                await store.mark_superseded(tx, item.id, "no longer applies")
-                log.info(
-                    "outbox: #%d (%s) superseded before its turn; not sent", item.id, item.kind
-                )
-                return _Outcome.DONE
-            if not await store.mark_sending(tx, item.id):
-                return _Outcome.DONE
-        slot.restart(self._monotonic())  # the window counts from when the request leaves
-        verdict = await self._attempt(item)
+        pacer = self._pacer
+        try:
+            async with self._svc.db.transaction() as tx:
+                if not await delivery.still_valid(tx, self._svc, item):
+                    await store.mark_superseded(tx, item.id, "no longer applies")
+                    log.info(
+                        "outbox: #%d (%s) superseded before its turn; not sent",
+                        item.id,
+                        item.kind,
+                    )
+                    pacer.cancel(slot)
+                    return _Outcome.DONE
+                if not await store.mark_sending(tx, item.id):
+                    pacer.cancel(slot)
+                    return _Outcome.DONE
+            slot.restart(self._monotonic())  # the window counts from when the request leaves
+            verdict = await self._attempt(item)
+        finally:
+            pacer.finish(slot, self._monotonic())  # held a window after the answer
         # paced from the answer: Telegram then sees at least the interval between two sends
         # to a chat, however long this request took to reach it
-        self._pacer.space_chat_from(item.chat_id, self._monotonic())
+        pacer.space_chat_from(item.chat_id, self._monotonic())
         self._unrecorded[item.id] = (item, verdict)
         try:
             await self._record(item, verdict)

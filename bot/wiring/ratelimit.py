@@ -26,6 +26,7 @@ from bot.outbox.pacer import Pacer, counts_against_limit
 # A reply waits at most this long for a slot, then goes anyway: a person is waiting, and a
 # rare 429 (which pauses everyone) is better than a reply that never comes.
 MAX_REPLY_WAIT = 5.0
+POLL = 0.01
 
 
 class ReplyLimiter(BaseRateLimiter[None]):
@@ -62,8 +63,9 @@ class ReplyLimiter(BaseRateLimiter[None]):
                 wait = pacer.wait(chat_id, now, reply=True)
                 if wait <= 0:
                     break
-                await asyncio.sleep(min(wait, give_up - now))
-            pacer.take(chat_id, pacer.monotonic())
+                # a slot in flight frees at its answer, which no one announces: look again soon
+                await asyncio.sleep(min(wait, POLL, give_up - now))
+            slot = pacer.take(chat_id, pacer.monotonic())
         finally:
             pacer.replies_waiting -= 1
         try:
@@ -71,6 +73,8 @@ class ReplyLimiter(BaseRateLimiter[None]):
         except RetryAfter as exc:
             pacer.pause(pacer.monotonic(), _seconds(exc))
             raise
+        finally:
+            pacer.finish(slot, pacer.monotonic())
 
 
 def _seconds(exc: RetryAfter) -> float:
