@@ -218,9 +218,8 @@ async def storm(
         if setup.dump:
             import json
 
-            with Path(setup.dump).open("w") as f:
-                for c in sb.calls:
-                    f.write(json.dumps([c.method, c.at, c.status, c.chat_id]) + "\n")
+            lines = [json.dumps([c.method, c.at, c.status, c.chat_id]) for c in sb.calls]
+            Path(setup.dump).write_text("\n".join(lines) + "\n")  # noqa: ASYNC240
         first_call = next((c.at for c in sb.calls if c.method.lower() != "getme"), started)
         prompt_times = sorted(
             next(at for at, m in sb.events[uid] if m.kind == "sent" and m.buttons)
@@ -334,7 +333,8 @@ def _line(r: dict[str, Any]) -> str:
         f"{r['code']:>8} limit {r['limit_per_s']:>4}/s: {r['prompts_delivered']} prompts, "
         f"last after {r['time_to_last_prompt_s']} s, rate/limit {r['prompt_rate_over_limit']}"
         f" (all msgs {r['all_messages_rate_over_limit']}), 429s {r['flood_429s']}, "
-        f"{r['flood_429s_by_limit']} replies {r['tappers_answered']} (unanswered {r['tappers_unanswered']}) "
+        f"{r['flood_429s_by_limit']} replies {r['tappers_answered']} "
+        f"(unanswered {r['tappers_unanswered']}) "
         f"p50 {lat['p50']} p95 {lat['p95']} max {lat['max']} ms"
     )
 

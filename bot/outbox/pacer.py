@@ -16,8 +16,11 @@ request goes out while it is in flight, and after its answer until ``answer + wi
 min_rtt``: the message arrived before its answer came back, by at least the smallest round
 trip seen (a request and its answer each take at least their share of it), so the next send,
 which also needs at least that to arrive, reaches Telegram a full ``window`` later. That
-holds however uneven the delays are; it costs only the round trip's variation above its
-minimum, where a fixed margin costs its whole size on every send. ``window`` is 1 s plus
+holds however uneven the delays are, once the smallest round trip seen is the true one
+(the way in at its fastest plus the way back at its fastest): the first ``LEARN_RTT`` sends
+are held a full window after their answers, while most requests are fast ones. It costs
+only the round trip's variation above its minimum, where a fixed margin costs its whole
+size on every send. ``window`` is 1 s plus
 ``margin`` (10 ms, for clocks and rounding). A slot reserved before the request was
 prepared (the outbox claims its row in the database first) starts when the request really
 leaves (:meth:`Slot.restart`).
@@ -50,6 +53,7 @@ DEFAULT_PER_SECOND = 30
 DEFAULT_MARGIN = 0.01  # seconds added to the 1 s window (clocks, rounding)
 # A slot whose request never reports back (a caller that died) is freed after this long.
 STUCK_SLOT = 120.0
+LEARN_RTT = 20  # answers seen before the smallest round trip is trusted
 GROUP_WINDOW = 60.0
 
 # Bot API methods that put a message into a chat: only these count against flood control.
@@ -129,6 +133,7 @@ class Pacer:
         self.replies_waiting = 0
         self.paused_until = 0.0
         self.min_rtt: float | None = None  # the smallest request-to-answer time seen
+        self._answers = 0
         self._slots: list[Slot] = []
         self._private_next: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = {}
@@ -151,7 +156,9 @@ class Pacer:
         less the smallest round trip (the message arrived at least that much earlier)."""
         rtt = max(now - slot.at, 0.0)
         self.min_rtt = rtt if self.min_rtt is None else min(self.min_rtt, rtt)
-        slot.until = now + self.window - self.min_rtt
+        self._answers += 1
+        early = self._answers <= LEARN_RTT
+        slot.until = now + self.window - (0.0 if early else self.min_rtt)
 
     def in_window(self, now: float | None = None) -> int:
         """How many sends hold a slot at ``now``."""

@@ -9,7 +9,7 @@ from bisect import bisect_left
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.outbox.pacer import Pacer
+from bot.outbox.pacer import Pacer, Slot
 
 
 class Clock:
@@ -39,32 +39,91 @@ steps = st.lists(
     min_size=1,
     max_size=400,
 )
+# extra delay on the way in and on the way back, per send
+jitters = st.lists(
+    st.tuples(st.floats(min_value=0.0, max_value=0.2), st.floats(min_value=0.0, max_value=0.2)),
+    min_size=400,
+    max_size=400,
+)
+
+
+def storm(
+    pacer: Pacer,
+    clock: Clock,
+    steps: list[tuple[float, int, bool]],
+    jitter: list[tuple[float, float]],
+    way_in: float,
+    way_back: float,
+    *,
+    replies: bool,
+) -> list[float]:
+    """Sends as a sender would make them; the times they reach Telegram.
+
+    A request takes ``way_in`` plus its jitter to arrive and ``way_back`` plus its jitter
+    to be answered; the first one is as fast as the network gets (the round trip the pacer
+    learns), the rest anything slower. The pacer is told of each answer when it comes.
+    """
+    arrived: list[float] = []
+    flying: list[tuple[float, int, Slot]] = []
+    for i, (dt, chat_id, reply) in enumerate(steps):
+        target = clock.now + dt
+        for answer, chat, slot in sorted(flying, key=lambda f: f[0]):
+            if answer <= target:
+                clock.now = max(clock.now, answer)
+                pacer.finish(slot, answer)
+                pacer.space_chat_from(chat, answer)
+        flying = [f for f in flying if f[0] > target]
+        clock.now = target
+        reply = replies and reply and chat_id > 0
+        if not reply and any(c == chat_id for _, c, _ in flying):
+            continue  # the outbox has one send per chat in flight at most
+        if pacer.wait(chat_id, clock.now, reply=reply) == 0:
+            slot = pacer.take(chat_id, clock.now)
+            j_in, j_back = (0.0, 0.0) if i == 0 else jitter[i]
+            at = clock.now + way_in + j_in
+            arrived.append(at)
+            flying.append((at + way_back + j_back, chat_id, slot))
+    return arrived
 
 
 @settings(max_examples=300, deadline=None)
-@given(steps=steps, limit=st.integers(min_value=1, max_value=40))
-def test_no_one_second_window_ever_exceeds_the_limit(
-    steps: list[tuple[float, int, bool]], limit: int
+@given(
+    steps=steps,
+    jitter=jitters,
+    limit=st.integers(min_value=1, max_value=40),
+    way_in=st.floats(min_value=0.0, max_value=0.1),
+    way_back=st.floats(min_value=0.0, max_value=0.1),
+)
+def test_no_one_second_window_at_telegram_ever_exceeds_the_limit(
+    steps: list[tuple[float, int, bool]],
+    jitter: list[tuple[float, float]],
+    limit: int,
+    way_in: float,
+    way_back: float,
 ) -> None:
+    """Counted where Telegram counts, on arrival, however uneven the delays on the way."""
     clock = Clock()
     pacer = Pacer(limit, monotonic=clock)
-    taken: list[float] = []
-    for dt, chat_id, reply in steps:
-        clock.now += dt
-        reply = reply and chat_id > 0
-        if pacer.wait(chat_id, clock.now, reply=reply) == 0:
-            pacer.take(chat_id, clock.now)
-            taken.append(clock.now)
-    assert max_in_window(taken, 1.0) <= limit
+    arrived = storm(pacer, clock, steps, jitter, way_in, way_back, replies=True)
+    assert max_in_window(arrived, 1.0) <= limit
     # bulk sends alone keep the replies' headroom free
     bulk = Pacer(limit, monotonic=clock)
-    bulk_taken: list[float] = []
-    for dt, chat_id, _ in steps:
-        clock.now += dt
-        if bulk.wait(chat_id, clock.now) == 0:
-            bulk.take(chat_id, clock.now)
-            bulk_taken.append(clock.now)
-    assert max_in_window(bulk_taken, 1.0) <= limit - bulk.reply_headroom
+    arrived = storm(bulk, clock, steps, jitter, way_in, way_back, replies=False)
+    assert max_in_window(arrived, 1.0) <= limit - bulk.reply_headroom
+
+
+def test_a_fixed_margin_on_send_times_would_not_do() -> None:
+    """The adversary of the window rule: a send delayed on the way in arrives late, so a
+    window counted from send times would let the next one land 0.5 s after it."""
+    clock = Clock()
+    pacer = Pacer(1, monotonic=clock)
+    slow = pacer.take(1, clock.now)  # 0.5 s on the way in, answered 0.01 s after arriving
+    assert pacer.wait(2, clock.now + 1.02) > 0  # in flight: held whatever the send time
+    pacer.finish(slow, clock.now + 0.51)
+    clock.now += 1.02  # a second after the send (and a margin): it arrived only 0.52 s ago
+    assert pacer.wait(2, clock.now) > 0
+    clock.now += 0.5  # a window after its answer
+    assert pacer.wait(2, clock.now) == 0
 
 
 @settings(max_examples=300, deadline=None)
@@ -93,7 +152,7 @@ def test_a_window_frees_exactly_when_its_oldest_send_leaves_it() -> None:
     pacer = Pacer(5, margin=0.0, reply_headroom=0, monotonic=clock)
     for chat in range(1, 6):
         assert pacer.wait(chat, clock.now) == 0
-        pacer.take(chat, clock.now)
+        pacer.finish(pacer.take(chat, clock.now), clock.now)  # answered at once
         clock.now += 0.125  # binary fractions: the times are exact
     assert pacer.wait(9, clock.now) == 0.375  # the first left at t0, frees at t0 + 1.0
     clock.now += 0.3125
@@ -108,6 +167,7 @@ def test_a_slot_counts_from_when_its_request_really_left() -> None:
     slot = pacer.take(1, clock.now)  # reserved, then the row is claimed in the database
     clock.now += 0.3
     slot.restart(clock.now)  # the request leaves now
+    pacer.finish(slot, clock.now)  # answered at once
     clock.now += 0.9
     assert pacer.wait(2, clock.now) > 0  # 1.2 s after the reservation, 0.9 s after it left
     clock.now += 0.1
@@ -120,7 +180,7 @@ def test_a_reply_finds_a_slot_in_a_storm_and_bulk_yields_while_one_waits() -> No
     assert pacer.reply_headroom == 1
     chat = 1
     while pacer.wait(chat, clock.now) == 0:  # a storm fills what bulk sends may use
-        pacer.take(chat, clock.now)
+        pacer.finish(pacer.take(chat, clock.now), clock.now + 0.05)
         chat += 1
     assert pacer.in_window() == 29
     assert pacer.wait(10_000, clock.now, reply=True) == 0  # the headroom: at once
@@ -156,7 +216,7 @@ def test_bulk_sends_reach_the_limit_less_the_headroom() -> None:
         if wait > 0:
             clock.now += wait
             continue
-        pacer.take(chat, clock.now)
+        pacer.finish(pacer.take(chat, clock.now), clock.now)
         sent += 1
         chat += 1
     rate = sent / 20.0
