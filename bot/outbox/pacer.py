@@ -38,8 +38,12 @@ slot (bulk fills each slot as it frees); headroom alone lets a second reply in t
 second wait behind bulk sends. The headroom costs bulk throughput only while no reply comes
 (1 of 30 slots, 3 of 100: ``max(1, limit // 30)``); replies fill it when they come.
 
-A 429's ``retry_after`` pauses everything (:meth:`pause`): Telegram's flood control is per
-bot, not per chat, so a send that went on regardless would just draw the next 429.
+A 429's ``retry_after``, drawn by a reply or a bulk send, pauses every bulk send
+(:meth:`pause`): Telegram's flood control is per bot, not per chat, so the queue that went on
+regardless would just draw the next 429. Replies are not held by the pause: the handlers
+already wait out a 429 for their own chat (and hand the screen to the outbox past 5 s), as
+before the pacer; holding every reply for one chat's refusal would make everyone wait for
+it, and the budget they share with the outbox is now mostly free while the outbox pauses.
 """
 
 from __future__ import annotations
@@ -170,7 +174,7 @@ class Pacer:
         ``math.inf`` for a bulk send that must yield to a waiting reply: it is asked again
         when the reply has gone out.
         """
-        if now < self.paused_until:
+        if not reply and now < self.paused_until:
             return self.paused_until - now
         cap = self.limit if reply else self.limit - self.reply_headroom
         if not reply and self.replies_waiting > 0:
@@ -202,30 +206,32 @@ class Pacer:
         """Seconds until a send to ``chat_id`` may start (the larger of both waits).
 
         Replies are not held by the per-chat limits: they answer what the person just did,
-        one or two messages per tap, and Telegram's per-chat limit is a soft one; they are
-        counted there, so bulk sends to the same chat keep their distance from them.
+        one or two messages per tap, and Telegram's per-chat limit is a soft one.
         """
         g = self.global_wait(now, reply=reply)
         return g if reply else max(g, self.chat_wait(chat_id, now))
 
     # ------------------------------------------------------------------ recording
 
-    def take(self, chat_id: int, now: float) -> Slot:
+    def take(self, chat_id: int, now: float, *, reply: bool = False) -> Slot:
         """A send to ``chat_id`` starts at ``now``: hold its slot and its chat's spacing.
 
         The caller asked :meth:`wait` first; taking past the limit is not refused here (a
-        reply that could not wait longer still counts), it only delays the others.
+        reply that could not wait longer still counts), it only delays the others. A reply
+        counts against its group's minute (Telegram enforces that one) but does not space
+        a private chat: the screen the outbox delivers for a refused reply must not wait a
+        second behind the reply before it.
         """
         slot = Slot(now)
         self._live(now).append(slot)
-        if chat_id > 0:
+        if chat_id < 0:
+            self._group_sends.setdefault(chat_id, deque()).append(now)
+        elif not reply:
             self._private_next[chat_id] = max(
                 self._private_next.get(chat_id, 0.0), now + self.per_chat_interval
             )
             if len(self._private_next) > 4 * self.limit:
                 self._forget_private(now)
-        else:
-            self._group_sends.setdefault(chat_id, deque()).append(now)
         return slot
 
     def space_chat_from(self, chat_id: int, now: float) -> None:
@@ -244,7 +250,7 @@ class Pacer:
             sends[-1] = max(sends[-1], now)
 
     def pause(self, now: float, seconds: float) -> None:
-        """A 429 said to wait ``seconds``: no send of any kind starts before then."""
+        """A 429 said to wait ``seconds``: no bulk send starts before then."""
         self.paused_until = max(self.paused_until, now + seconds)
 
     def _forget_private(self, now: float) -> None:

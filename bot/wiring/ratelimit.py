@@ -2,10 +2,11 @@
 
 PTB calls :meth:`ReplyLimiter.process_request` for every request of the Application's bot.
 A message-sending request waits only for the global window (never behind queued bulk
-sends: while it waits, the outbox yields, see the pacer) and for a 429's pause; edits,
+sends: while it waits, the outbox yields, see the pacer); edits,
 callback answers and the rest do not count against Telegram's message limit and pass
-straight through. A 429 a reply draws pauses the outbox too, then reaches the handler as
-before (no retry: the handler decides).
+straight through. A 429 a reply draws pauses the outbox, then reaches the handler as
+before (no retry here: the handler waits it out for its chat, or hands the screen to the
+outbox).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class ReplyLimiter(BaseRateLimiter[None]):
                     break
                 # a slot in flight frees at its answer, which no one announces: look again soon
                 await asyncio.sleep(min(wait, POLL, give_up - now))
-            slot = pacer.take(chat_id, pacer.monotonic())
+            slot = pacer.take(chat_id, pacer.monotonic(), reply=True)
         finally:
             pacer.replies_waiting -= 1
         try:

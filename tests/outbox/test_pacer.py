@@ -78,7 +78,7 @@ def storm(
         if not reply and any(c == chat_id for _, c, _ in flying):
             continue  # the outbox has one send per chat in flight at most
         if pacer.wait(chat_id, clock.now, reply=reply) == 0:
-            slot = pacer.take(chat_id, clock.now)
+            slot = pacer.take(chat_id, clock.now, reply=reply)
             j_in, j_back = (0.0, 0.0) if i == 0 else jitter[i]
             at = clock.now + way_in + j_in
             arrived.append(at)
@@ -196,12 +196,13 @@ def test_a_reply_finds_a_slot_in_a_storm_and_bulk_yields_while_one_waits() -> No
     assert pacer.wait(chat, clock.now) == 0
 
 
-def test_a_429_pauses_replies_and_bulk_sends_alike() -> None:
+def test_a_429_pauses_bulk_sends_but_not_replies() -> None:
+    """Replies wait out a 429 in their handler, for their own chat (as before the pacer)."""
     clock = Clock()
     pacer = Pacer(30, monotonic=clock)
     pacer.pause(clock.now, 3.0)
     assert pacer.wait(1, clock.now) == 3.0
-    assert pacer.wait(2, clock.now, reply=True) == 3.0
+    assert pacer.wait(2, clock.now, reply=True) == 0
     clock.now += 3.0
     assert pacer.wait(1, clock.now) == 0 and pacer.wait(2, clock.now, reply=True) == 0
 
