@@ -32,9 +32,9 @@ window of ``bot.messages_per_second`` messages shared with the replies the main 
 (which go first, see the pacer's module), 1 message/s per private chat
 (``per_chat_interval``) and 20/min per group. A chat that is paced is skipped for the moment
 instead of stalling everyone behind it; a 429's ``retry_after`` (the outbox's or a reply's)
-pauses every outbox send (Telegram's flood control is per bot). The outbox bot has no PTB rate limiter: PTB's
-``AIORateLimiter`` lets a burst through and then paces on a schedule of its own, which
-against Telegram's rolling window draws 429s.
+pauses every outbox send (Telegram's flood control is per bot). The outbox bot has no PTB
+rate limiter: PTB's ``AIORateLimiter`` lets a burst through and then paces on a schedule
+of its own, which against Telegram's rolling window draws 429s.
 """
 
 from __future__ import annotations
