@@ -232,9 +232,11 @@ def check_document(data: bytes) -> None:
 class RateLimiter:
     """Telegram's flood control for message-sending methods, on rolling windows.
 
-    Defaults are the documented limits: 30 messages per second overall and 20 per minute
-    per group; ``private_chat_per_second`` adds the (soft, unenforced by Telegram) per-chat
-    limit when a test wants to prove pacing.
+    Defaults are the documented limits: 30 messages in any 1-second window overall
+    (``global_per_second``: Telegram raises it for some bots, and a benchmark shows a
+    sender scales with it) and 20 per minute per group; ``private_chat_per_second`` adds
+    the (soft, unenforced by Telegram) per-chat limit when a test wants to prove pacing.
+    ``refused`` counts the 429s given, by which limit (``global``, ``group``, ``private``).
     """
 
     def __init__(
@@ -251,31 +253,37 @@ class RateLimiter:
         self._clock = clock
         self._global: deque[float] = deque()
         self._per_chat: dict[int, deque[float]] = {}
+        self.refused: dict[str, int] = {"global": 0, "group": 0, "private": 0}
 
     def reset(self) -> None:
-        """Forget past sends (e.g. between benchmark phases)."""
+        """Forget past sends and the 429 counts (e.g. between benchmark phases)."""
         self._global.clear()
         self._per_chat.clear()
+        self.refused = dict.fromkeys(self.refused, 0)
+
+    def _refuse(self, which: str, wait: float) -> SandboxError:
+        self.refused[which] += 1
+        return _too_many(wait)
 
     def check(self, chat_id: int, chat_type: str, count: int = 1) -> None:
         """Record ``count`` messages to ``chat_id`` or raise 429 with retry_after."""
         now = self._clock()
         _expire(self._global, now - 1.0)
         if len(self._global) + count > self.global_per_second:
-            raise _too_many(self._global[0] + 1.0 - now if self._global else 1.0)
+            raise self._refuse("global", self._global[0] + 1.0 - now if self._global else 1.0)
         per_chat = self._per_chat.setdefault(chat_id, deque())
         if chat_type in ("group", "supergroup"):
             _expire(per_chat, now - 60.0)
             over = len(per_chat) + count - self.group_per_minute
             if over > 0:
                 oldest = per_chat[min(over, len(per_chat)) - 1] if per_chat else now
-                raise _too_many(oldest + 60.0 - now)
+                raise self._refuse("group", oldest + 60.0 - now)
         elif chat_type == "private" and self.private_chat_per_second:
             rate = self.private_chat_per_second
             window = 1.0 if rate >= 1 else 1.0 / rate
             _expire(per_chat, now - window)
             if len(per_chat) + count > max(1.0, rate * window):
-                raise _too_many(per_chat[0] + window - now if per_chat else window)
+                raise self._refuse("private", per_chat[0] + window - now if per_chat else window)
         for _ in range(count):
             self._global.append(now)
             per_chat.append(now)

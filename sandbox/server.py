@@ -73,6 +73,7 @@ class Sandbox:
         enforce_rate_limits: bool = True,
         *,
         private_chat_per_second: float | None = None,
+        global_per_second: int = 30,
         bot_first_name: str = "NFP Bot",
     ) -> None:
         prefix, sep, _ = token.partition(":")
@@ -86,7 +87,9 @@ class Sandbox:
         self.host = host
         self.port = port
         self.enforce_rate_limits = enforce_rate_limits
-        self.limiter = RateLimiter(private_chat_per_second=private_chat_per_second)
+        self.limiter = RateLimiter(
+            global_per_second=global_per_second, private_chat_per_second=private_chat_per_second
+        )
         self.faults = FaultList()
         # seeded random faults on top of the armed ones (None: off); see RandomFaults
         self.chaos: RandomFaults | None = None
@@ -314,6 +317,7 @@ class Sandbox:
             "errors": dict(self._error_counts),
             "updates_fed": self._updates.fed,
             "updates_pending": self._updates.pending,
+            "flood_refusals": dict(self.limiter.refused),
         }
 
     def reset_rate_limits(self) -> None:

@@ -119,6 +119,9 @@ class Config:
     regions: tuple[Region, ...]
     topics: tuple[Topic, ...] = ()
     source: Path | None = None
+    # Telegram's flood limit for this bot: messages in any 1-second window, replies and
+    # proactive sends together (bot.outbox.pacer); 30 unless Telegram raised it (paid tiers)
+    messages_per_second: int = 30
     #: every section's parsed value by its key, for :meth:`section`
     sections: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
@@ -220,6 +223,7 @@ def parse_config(
         admins=settings.admins,
         invite_ttl=settings.invite_ttl,
         log_level=settings.log_level,
+        messages_per_second=settings.messages_per_second,
         regions=context.get(regions.SECTION),
         topics=context.get(topics.SECTION),
         source=source,

@@ -22,7 +22,15 @@ __all__ = ["ENV_DB", "LANGUAGES", "SECTION", "BotSettings", "cldr_locale", "user
 
 LANGUAGES: tuple[str, ...] = ("en", "ru")
 ENV_DB = "NFPBOT_DB"
-BOT_KEYS = ("database", "languages", "default_language", "admins", "invite_ttl_days", "log_level")
+BOT_KEYS = (
+    "database",
+    "languages",
+    "default_language",
+    "admins",
+    "invite_ttl_days",
+    "log_level",
+    "messages_per_second",
+)
 _LANG_RE = re.compile(r"[a-z]{2,3}(?:_[A-Z]{2})?")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -37,6 +45,9 @@ class BotSettings:
     admins: tuple[int, ...]
     invite_ttl: dt.timedelta
     log_level: str
+    # Telegram's flood limit for this bot: messages in any 1-second window, replies and
+    # proactive sends together (bot.outbox.pacer); 30 unless Telegram raised it (paid tiers)
+    messages_per_second: int = 30
 
 
 @lru_cache(maxsize=64)
@@ -58,6 +69,9 @@ def parse_bot(root: Table, context: Context) -> BotSettings:
     ttl_days = bot.get_int("invite_ttl_days", default=7)
     if ttl_days < 1:
         bot.fail("invite_ttl_days", f"must be at least 1, got {ttl_days}")
+    per_second = bot.get_int("messages_per_second", default=30)
+    if not 1 <= per_second <= 1000:
+        bot.fail("messages_per_second", f"must be between 1 and 1000, got {per_second}")
     log_level = bot.get_str("log_level", default="INFO").upper()
     if log_level not in _LOG_LEVELS:
         bot.fail("log_level", f"expected one of {', '.join(_LOG_LEVELS)}, got {log_level!r}")
@@ -68,6 +82,7 @@ def parse_bot(root: Table, context: Context) -> BotSettings:
         admins=admins,
         invite_ttl=dt.timedelta(days=ttl_days),
         log_level=log_level,
+        messages_per_second=per_second,
     )
 
 

@@ -1,16 +1,19 @@
 """The one sender of proactive messages: drains the outbox table within Telegram's limits.
 
 Domain code only writes outbox rows (in the transaction of their cause) and calls
-:meth:`OutboxSender.wake`. This task sends them one at a time, so at most one message is
-in flight: a row is marked ``sending`` and committed before its request, ``sent`` with the
-message id after it; a crash in between re-sends that one row and no other.
+:meth:`OutboxSender.wake`. This task sends to different chats concurrently (at most
+``max_in_flight`` requests at once) and to one chat one message at a time: only a chat's
+head is sent, and a chat with a send in flight is not looked at again until that send's
+outcome is recorded. A row is marked ``sending`` and committed before its request, ``sent``
+with the message id after it; a crash in between re-sends the rows that were in flight:
+at most one per chat (and at most ``max_in_flight`` in all), and no other.
 
-Duplicates are bounded to that one row, because Telegram has no idempotency key and a
+Duplicates are bounded to those rows, because Telegram has no idempotency key and a
 request is never repeated on a guess:
 
 - An outcome this process got is kept in memory until its row is recorded; if the database
-  refuses (locked), only the recording is retried, and nothing else is sent meanwhile, so
-  at most one row is ever unrecorded.
+  refuses (locked), only the recordings are retried, and nothing new is sent meanwhile, so
+  the unrecorded rows are at most the ones that were in flight then.
 - A request that went out and got no answer may have been carried out (the sandbox's slow
   answer does exactly that). The outbox bot waits generously (``ANSWER_TIMEOUT``, far above
   Telegram's usual answer time, so a slow answer still arrives and is recorded); if even
@@ -24,10 +27,14 @@ Order: only a chat's head (its earliest active row) is sent; a head in backoff h
 chat, so a reminder never overtakes the prompt before it. A row that fails for good runs
 its ``on_failure`` instructions (``bot.outbox.delivery``) in the same transaction.
 
-Pacing: a separate ``ExtBot`` with PTB's ``AIORateLimiter`` keeps ~30 messages/s overall
-and 20/min per group; it has no per-private-chat limit, so the sender keeps one itself
-(``per_chat_interval``) and also counts group sends, so that a busy chat is skipped for the
-moment instead of stalling everyone behind it.
+Pacing: a :class:`~bot.outbox.pacer.Pacer` holds Telegram's limits, a rolling 1-second
+window of ``bot.messages_per_second`` messages shared with the replies the main bot sends
+(which go first, see the pacer's module), 1 message/s per private chat
+(``per_chat_interval``) and 20/min per group. A chat that is paced is skipped for the moment
+instead of stalling everyone behind it; a 429's ``retry_after`` (the outbox's or a reply's)
+pauses every outbox send (Telegram's flood control is per bot). The outbox bot has no PTB
+rate limiter: PTB's ``AIORateLimiter`` lets a burst through and then paces on a schedule
+of its own, which against Telegram's rolling window draws 429s.
 
 Kinds: a row's payload is a typed message (``bot.outbox.messages``), sent with
 sendMessage, sendPhoto, sendMediaGroup or sendDocument. Media go up as bytes the first
@@ -43,10 +50,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import functools
 import logging
+import math
 import time
 import warnings
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -61,12 +69,13 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.outbox import delivery, messages
 from bot.outbox.delivery import Failure
 from bot.outbox.messages import Album, Document, Media, Photo, Text
+from bot.outbox.pacer import Pacer, Slot
 from bot.wiring.request import AiohttpRequest, AnswerTimedOut
 from storage import media as media_store
 from storage import outbox as store
@@ -87,6 +96,11 @@ MAX_BACKOFF = 300.0
 # hangs this long can lose a message, while a slow answer is simply waited for. The sender
 # stalls meanwhile, which is what Telegram being that slow means anyway.
 ANSWER_TIMEOUT = 60.0
+# Requests in flight at once: enough for ~200 sends/s at a 50 ms round trip plus the claim
+# and record transactions; Telegram's limit, not this, is what bounds the rate.
+MAX_IN_FLIGHT = 16
+# While a reply waits for a slot the outbox looks again this often (it yields until then).
+YIELD_POLL = 0.02
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -107,11 +121,12 @@ def make_outbox_bot(
     base_file_url: str | None = None,
     *,
     answer_timeout: float = ANSWER_TIMEOUT,
+    pool_size: int = MAX_IN_FLIGHT,
 ) -> ExtBot[Any]:
-    """A Bot of its own for the outbox, so its rate limiter paces broadcasts only.
+    """A Bot of its own for the outbox: a connection per send in flight, no PTB limiter.
 
-    ``max_retries=0``: a 429 reaches the sender, which pauses everything and keeps the row.
-    ``answer_timeout`` is its read timeout (see ``ANSWER_TIMEOUT``).
+    Pacing is the sender's (its :class:`Pacer`); a 429 reaches the sender, which pauses
+    everything and keeps the row. ``answer_timeout`` is its read timeout (``ANSWER_TIMEOUT``).
     """
     urls: _Urls = {}
     if base_url:
@@ -120,9 +135,8 @@ def make_outbox_bot(
         urls["base_file_url"] = base_file_url
     return ExtBot(
         token,
-        rate_limiter=AIORateLimiter(max_retries=0),
         request=AiohttpRequest(
-            4, read_timeout=answer_timeout, media_read_timeout=max(answer_timeout, 20.0)
+            pool_size, read_timeout=answer_timeout, media_read_timeout=max(answer_timeout, 20.0)
         ),
         **urls,
     )
@@ -130,7 +144,7 @@ def make_outbox_bot(
 
 class _Outcome(enum.Enum):
     SENT = "sent"
-    PAUSED = "paused"  # 429: stop this pass, everything waits
+    PAUSED = "paused"  # 429: nothing new starts, everything waits
     DONE = "done"  # failed, blocked, rescheduled or already taken: go on with others
 
 
@@ -238,38 +252,49 @@ class OutboxSender:
         per_chat_interval: float = 1.0,
         group_per_minute: int = 20,
         batch: int = 50,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        pacer: Pacer | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``monotonic`` is the pacing clock (seconds): real time by default; a test passes a
-        settable one to check pacing exactly, without sleeping and without load making it
-        flaky. ``drain``'s timeout stays in real time either way.
+        """``pacer`` is the budget shared with the main bot's replies (``bot.wiring.app``
+        builds one per process); without one the sender keeps its own at Telegram's default
+        30/s with ``per_chat_interval``, ``group_per_minute`` and ``monotonic``, the pacing
+        clock (seconds): real time by default; a test passes a settable one to check pacing
+        exactly, without sleeping and without load making it flaky. ``drain``'s timeout
+        stays in real time either way.
         """
         self._svc = svc
-        self._monotonic = monotonic
+        self._pacer = pacer or Pacer(
+            per_chat_interval=per_chat_interval,
+            group_per_minute=group_per_minute,
+            monotonic=monotonic,
+        )
+        self._monotonic = self._pacer.monotonic
         self._bot = bot
-        self.per_chat_interval = per_chat_interval
-        self.group_per_minute = group_per_minute
-        self.group_window = 60.0
         self.batch = batch
+        self.max_in_flight = max_in_flight
         self.poll_interval = POLL_INTERVAL
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         # pacing state, in self._monotonic() seconds: real time (not svc.clock, which tests
         # move by days), or a test's settable pacing clock
-        self._paused_until = 0.0
-        self._private_next: dict[int, float] = {}
-        self._group_sends: dict[int, deque[float]] = {}
         self._hold_until: float | None = None
-        self._busy = False  # the last pass attempted something: look again at once
-        # an outcome Telegram gave that the database has not taken yet (locked): it is
-        # recorded before anything else is sent, and the request is never made again
-        self._unrecorded: tuple[OutboxItem, _Verdict] | None = None
+        self._busy = False  # the last pass started something: look again at once
+        # the chats with a send in flight, and its task: no other row of theirs starts
+        self._inflight: dict[int, asyncio.Task[_Outcome]] = {}
+        # outcomes Telegram gave that the database has not taken yet (locked): they are
+        # recorded before anything new is sent, and their requests are never made again
+        self._unrecorded: dict[int, tuple[OutboxItem, _Verdict]] = {}
         # file_ids learnt by this process, usable before their row is recorded, and a lock
         # per media being uploaded: sends of the same new bytes that overlap wait for the
         # first upload and then name its file_id (one entry per distinct media sent)
         self._file_ids: dict[tuple[str, SendAs], str] = {}
         self._uploading: dict[tuple[str, SendAs], asyncio.Lock] = {}
+
+    @property
+    def pacer(self) -> Pacer:
+        return self._pacer
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -285,9 +310,9 @@ class OutboxSender:
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
 
     async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
-        """Let the message in flight finish and its row be marked, then end the task.
+        """Let the messages in flight finish and their rows be marked, then end the task.
 
-        After ``timeout`` the task is cancelled: like a crash, its row stays ``sending``.
+        After ``timeout`` the task is cancelled: like a crash, rows in flight stay ``sending``.
         """
         task, self._task = self._task, None
         if task is None:
@@ -338,30 +363,40 @@ class OutboxSender:
                 log.info("outbox: %d message(s) were in flight at the last stop; resending", stale)
         except Exception:
             log.exception("outbox: could not read the queue")
-        while not self._stopping:
-            self._wake.clear()
-            wait: float | None = None
-            try:
-                await self.send_due_once()
-            except Exception:
-                log.exception("outbox pass failed; retrying in %.0f s", self.poll_interval)
-                wait = self.poll_interval
-            if self._stopping:
-                break
-            wait = self._wait_time() if wait is None else wait
-            if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
         try:
-            await self._record_pending()  # one last try, so a restart need not resend it
+            while not self._stopping:
+                self._wake.clear()
+                wait: float | None = None
+                try:
+                    await self._start_due()
+                except Exception:
+                    log.exception("outbox pass failed; retrying in %.0f s", self.poll_interval)
+                    wait = self.poll_interval
+                if self._stopping:
+                    break
+                wait = self._wait_time() if wait is None else wait
+                if wait > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), wait)
+            # the sends in flight finish and are recorded (stop's timeout bounds this)
+            await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+        except asyncio.CancelledError:
+            for task in self._inflight.values():  # like a crash: their rows stay `sending`
+                task.cancel()
+            raise
+        try:
+            await self._record_pending()  # one last try, so a restart need not resend them
         except Exception as exc:
             log.warning("outbox: stopping with an unrecorded outcome: %s", self._describe(exc))
 
     def _wait_time(self) -> float:
-        """Seconds until something could be sendable: end of a 429 pause, a paced chat, a poll."""
+        """Seconds until something could be sendable: end of a 429 pause, a paced chat, a poll.
+
+        A finished send wakes the loop too (its chat is free again, and a slot may be).
+        """
         now = self._monotonic()
-        if self._paused_until > now:
-            return self._paused_until - now
+        if self._pacer.paused_until > now:
+            return self._pacer.paused_until - now
         if self._busy:
             return 0.0
         if self._hold_until is not None:
@@ -369,63 +404,78 @@ class OutboxSender:
         return self.poll_interval
 
     async def send_due_once(self) -> int:
-        """One pass over the first due row of each chat; return how many were delivered.
+        """One pass: start what may go now, wait for those sends; how many were delivered.
 
-        One row per chat per pass keeps each chat's order and lets a long queue to one chat
+        The background task does not wait (it starts more as sends finish and slots free);
+        this is the same pass for ``drain`` without it and for tests that drive it step by
+        step. A failure to record an outcome is raised once every send of the pass is done.
+        """
+        tasks = await self._start_due()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return sum(result is _Outcome.SENT for result in results)
+
+    async def _start_due(self) -> list[asyncio.Task[_Outcome]]:
+        """Start a send for each due chat head the limits let go now; the tasks started.
+
+        One row per chat at a time keeps each chat's order and lets a long queue to one chat
         not starve the others; a paced chat is skipped and looked at again when it frees up.
+        When the global window is full, no other chat could go either: the pass ends there.
         """
         self._busy = False
         self._hold_until = None
         await self._record_pending()
-        if self._monotonic() < self._paused_until:
-            return 0
-        items = await store.due(self._svc.db, self._svc.clock.now(), self.batch, one_per_chat=True)
-        self._prune()
-        delivered = 0
+        pacer = self._pacer
+        if not self._can_start():
+            return []
+        items = await store.due(
+            self._svc.db,
+            self._svc.clock.now(),
+            self.batch + len(self._inflight),
+            one_per_chat=True,
+        )
+        started: list[asyncio.Task[_Outcome]] = []
         for item in items:
-            if self._stopping:
+            if self._stopping or not self._can_start():
                 break
-            ready = self._ready_at(item.chat_id)
-            if ready > self._monotonic():
-                self._hold_until = (
-                    ready if self._hold_until is None else min(self._hold_until, ready)
-                )
+            if item.chat_id in self._inflight:
                 continue
-            outcome = await self._send_one(item)
+            now = self._monotonic()
+            if (ready := pacer.chat_wait(item.chat_id, now)) > 0:
+                self._hold(now + ready)
+                continue
+            slot = pacer.take(item.chat_id, now)
+            task = asyncio.create_task(self._send_one(item, slot), name=f"outbox-{item.id}")
+            self._inflight[item.chat_id] = task
+            task.add_done_callback(functools.partial(self._finished, item.chat_id))
+            started.append(task)
             self._busy = True
-            if outcome is _Outcome.SENT:
-                delivered += 1
-            elif outcome is _Outcome.PAUSED:
-                break
-        return delivered
+        return started
 
-    # ------------------------------------------------------------------ pacing
-
-    def _ready_at(self, chat_id: int) -> float:
-        if chat_id > 0:
-            return self._private_next.get(chat_id, 0.0)
-        sends = self._group_sends.get(chat_id)
-        if not sends or len(sends) < self.group_per_minute:
-            return 0.0
-        return sends[-self.group_per_minute] + self.group_window
-
-    def _note_attempt(self, chat_id: int) -> None:
+    def _can_start(self) -> bool:
+        """Whether one more send may start now; if not, note when to look again."""
+        if len(self._inflight) >= self.max_in_flight:
+            return False  # a finished send wakes the loop
         now = self._monotonic()
-        if chat_id > 0:
-            self._private_next[chat_id] = now + self.per_chat_interval
-        else:
-            self._group_sends.setdefault(chat_id, deque()).append(now)
+        wait = self._pacer.global_wait(now, reply=False)
+        if wait > 0:
+            # math.inf: a reply is waiting for a slot; look again once it has had it
+            self._hold(now + min(wait, YIELD_POLL if wait == math.inf else wait))
+            self._busy = False
+            return False
+        return True
 
-    def _prune(self) -> None:
-        """Forget pacing marks that no longer hold anything back."""
-        now = self._monotonic()
-        for chat_id in [c for c, t in self._private_next.items() if t <= now]:
-            del self._private_next[chat_id]
-        for chat_id, sends in list(self._group_sends.items()):
-            while sends and sends[0] <= now - self.group_window:
-                sends.popleft()
-            if not sends:
-                del self._group_sends[chat_id]
+    def _hold(self, until: float) -> None:
+        self._hold_until = until if self._hold_until is None else min(self._hold_until, until)
+
+    def _finished(self, chat_id: int, task: asyncio.Task[_Outcome]) -> None:
+        if self._inflight.get(chat_id) is task:
+            del self._inflight[chat_id]
+        if not task.cancelled():
+            task.exception()  # retrieved: it was logged where it happened
+        self._wake.set()
 
     # ------------------------------------------------------------------ one message
 
@@ -434,45 +484,55 @@ class OutboxSender:
         token = getattr(self._bot, "token", "")
         return text.replace(token, "<token>") if token else text
 
-    async def _send_one(self, item: OutboxItem) -> _Outcome:
+    async def _send_one(self, item: OutboxItem, slot: Slot) -> _Outcome:
         """Claim, send, and record the outcome; the outcome is kept until it is recorded."""
-        async with self._svc.db.transaction() as tx:
-            if not await delivery.still_valid(tx, self._svc, item):
-                await store.mark_superseded(tx, item.id, "no longer applies")
-                log.info(
-                    "outbox: #%d (%s) superseded before its turn; not sent", item.id, item.kind
-                )
-                return _Outcome.DONE
-            if not await store.mark_sending(tx, item.id):
-                return _Outcome.DONE
-        verdict = await self._attempt(item)
+        pacer = self._pacer
+        try:
+            async with self._svc.db.transaction() as tx:
+                if not await delivery.still_valid(tx, self._svc, item):
+                    await store.mark_superseded(tx, item.id, "no longer applies")
+                    log.info(
+                        "outbox: #%d (%s) superseded before its turn; not sent",
+                        item.id,
+                        item.kind,
+                    )
+                    pacer.cancel(slot)
+                    return _Outcome.DONE
+                if not await store.mark_sending(tx, item.id):
+                    pacer.cancel(slot)
+                    return _Outcome.DONE
+            slot.restart(self._monotonic())  # the window counts from when the request leaves
+            verdict = await self._attempt(item)
+        finally:
+            pacer.finish(slot, self._monotonic())  # held a window after the answer
         # paced from the answer: Telegram then sees at least the interval between two sends
         # to a chat, however long this request took to reach it
-        self._note_attempt(item.chat_id)
-        self._unrecorded = (item, verdict)
+        pacer.space_chat_from(item.chat_id, self._monotonic())
+        self._unrecorded[item.id] = (item, verdict)
         try:
             await self._record(item, verdict)
         except Exception as exc:
             log.warning(
                 "outbox: #%d (%s) %s, but that could not be recorded (%s); retrying the record"
-                " only, nothing else is sent meanwhile",
+                " only, nothing new is sent meanwhile",
                 item.id,
                 item.kind,
                 verdict.action,
                 self._describe(exc),
             )
             raise
-        self._unrecorded = None
+        del self._unrecorded[item.id]
         return verdict.outcome
 
     async def _record_pending(self) -> None:
-        """Store an outcome whose recording failed; until then nothing else may be sent."""
-        if self._unrecorded is None:
-            return
-        item, verdict = self._unrecorded
-        await self._record(item, verdict)
-        self._unrecorded = None
-        log.info("outbox: #%d (%s) recorded as %s at last", item.id, item.kind, verdict.action)
+        """Store outcomes whose recording failed; until then nothing new may be sent."""
+        for item_id, (item, verdict) in list(self._unrecorded.items()):
+            task = self._inflight.get(item.chat_id)
+            if task is not None and not task.done():
+                continue  # its own task is still recording it
+            await self._record(item, verdict)
+            del self._unrecorded[item_id]
+            log.info("outbox: #%d (%s) recorded as %s at last", item.id, item.kind, verdict.action)
 
     async def _media_input(self, media: Media, send_as: SendAs, name: str) -> _Input:
         """The file_id Telegram gave these bytes sent this way, else the bytes (reads only:
@@ -627,7 +687,7 @@ class OutboxSender:
             return _Verdict(_Outcome.DONE, "refile", f"stale file_id: {exc}", stale=exc.refs)
         except RetryAfter as exc:
             pause = _retry_after(exc)
-            self._paused_until = max(self._paused_until, self._monotonic() + pause)
+            self._pacer.pause(self._monotonic(), pause)
             log.info("outbox: flood control (429): pausing all sending for %.1f s", pause)
             return _Verdict(_Outcome.PAUSED, "release", self._describe(exc))
         except Forbidden as exc:

@@ -13,8 +13,10 @@ from bot.config import Config
 from bot.core.clock import Clock, SystemClock
 from bot.core.i18n import translator, use_languages
 from bot.core.services import Services
+from bot.outbox.pacer import Pacer
 from bot.wiring.concurrency import DurablePolling, PerChatUpdateProcessor
 from bot.wiring.context import BotApplication, BotContext
+from bot.wiring.ratelimit import ReplyLimiter
 from bot.wiring.request import AiohttpRequest
 from storage import people, regions
 from storage.db import Database, require_fts5
@@ -40,6 +42,8 @@ def build_application(config: Config, token: str, options: Options | None = None
     use_languages(config.languages, config.default_language)
     requests = (AiohttpRequest(opts.concurrency * 2 + 8, pool_timeout=10.0), AiohttpRequest(1))
     processor = PerChatUpdateProcessor(opts.concurrency)
+    # one budget for replies and the outbox: Telegram counts both against the same limit
+    pacer = Pacer(config.messages_per_second)
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -48,6 +52,7 @@ def build_application(config: Config, token: str, options: Options | None = None
         # replies: a few calls per update in flight (answer, edit, send) share the pool
         .request(requests[0])
         .get_updates_request(requests[1])
+        .rate_limiter(ReplyLimiter(pacer))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -63,6 +68,7 @@ def build_application(config: Config, token: str, options: Options | None = None
     app.bot_data["config"] = config
     app.bot_data["options"] = opts
     app.bot_data["requests"] = requests
+    app.bot_data["pacer"] = pacer
     from handlers import register_handlers
 
     register_handlers(app)
@@ -165,7 +171,7 @@ async def start_background(app: BotApplication, svc: Services) -> None:
     opts: Options = app.bot_data["options"]
     outbox_bot = make_outbox_bot(app.bot.token, opts.base_url, _file_url(opts))
     await outbox_bot.initialize()
-    sender = OutboxSender(svc, outbox_bot)
+    sender = OutboxSender(svc, outbox_bot, pacer=app.bot_data.get("pacer"))
     sender.start()
     svc.outbox_waker = sender.wake
     app.bot_data["outbox"] = (sender, outbox_bot)

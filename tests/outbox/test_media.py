@@ -376,7 +376,8 @@ async def test_a_broadcast_reports_progress_while_it_drains(
     sandbox: Sandbox, db: Database, clock: FakeClock, svc: Services, make_sender: MakeSender
 ) -> None:
     sandbox.rtt = 0.04  # each send takes a while, as at Telegram
-    users = [sandbox.user(1000 + i, f"N{i}") for i in range(15)]
+    n = 40  # more chats than the sender has requests in flight (16): it drains in waves
+    users = [sandbox.user(1000 + i, f"N{i}") for i in range(n)]
     bid = await start(db, clock, [u.id for u in users], created_by=9001, dedup_key="alert:1")
     async with db.transaction() as tx:  # the same cause again starts nothing
         again = await broadcasts.start(
@@ -385,7 +386,7 @@ async def test_a_broadcast_reports_progress_while_it_drains(
     assert again is None
     first = await broadcasts.progress(svc, bid)
     assert first is not None and first.broadcast.state == "running"
-    assert first.counts["pending"] == first.total == 15 and first.broadcast.created_by == 9001
+    assert first.counts["pending"] == first.total == n and first.broadcast.created_by == 9001
 
     seen: list[dict[str, int]] = []
     sender = make_sender()
@@ -400,11 +401,11 @@ async def test_a_broadcast_reports_progress_while_it_drains(
         assert time.monotonic() < deadline, f"not done: {p}"
         await asyncio.sleep(0.01)
 
-    assert all(sum(c.values()) == 15 for c in seen)
+    assert all(sum(c.values()) == n for c in seen)
     sent = [c["sent"] for c in seen]
     assert sent == sorted(sent)  # never goes back
-    assert any(0 < c["sent"] < 15 and c["pending"] > 0 for c in seen)  # seen mid-drain
-    assert seen[-1]["sent"] == 15 and seen[-1]["pending"] == seen[-1]["sending"] == 0
+    assert any(0 < c["sent"] < n and c["pending"] > 0 for c in seen)  # seen mid-drain
+    assert seen[-1]["sent"] == n and seen[-1]["pending"] == seen[-1]["sending"] == 0
     assert all(len(u.inbox) == 1 for u in users)
 
 
@@ -412,7 +413,8 @@ async def test_pause_stops_a_broadcast_and_resume_finishes_it(
     sandbox: Sandbox, db: Database, clock: FakeClock, svc: Services, make_sender: MakeSender
 ) -> None:
     sandbox.rtt = 0.04
-    users = [sandbox.user(1100 + i, f"N{i}") for i in range(12)]
+    n = 40  # more chats than the sender has requests in flight (16)
+    users = [sandbox.user(1100 + i, f"N{i}") for i in range(n)]
     other = sandbox.user(1199, "Not in it")
     bid = await start(db, clock, [u.id for u in users] + [other.id])
     sender = make_sender()
@@ -429,17 +431,17 @@ async def test_pause_stops_a_broadcast_and_resume_finishes_it(
     p = await broadcasts.progress(svc, bid)
     assert p is not None and p.broadcast.state == "paused" and p.counts["sending"] == 0
     held = p.counts["sent"]
-    assert 3 <= held < 13 and p.counts["pending"] == 13 - held
+    assert 3 <= held < n + 1 and p.counts["pending"] == n + 1 - held
     await asyncio.sleep(0.3)
     p = await broadcasts.progress(svc, bid)
     assert p is not None and p.counts["sent"] == held  # nothing went while paused
     assert len(ok(sandbox, "sendMessage")) == held + 1
 
     assert await broadcasts.resume(svc, bid)
-    await until(lambda: sum(len(u.inbox) for u in users) + len(other.inbox) == 14)
+    await until(lambda: sum(len(u.inbox) for u in users) + len(other.inbox) == n + 2)
     await sender.drain()
     p = await broadcasts.progress(svc, bid)
-    assert p is not None and p.counts["sent"] == 13 and p.broadcast.state == "done"
+    assert p is not None and p.counts["sent"] == n + 1 and p.broadcast.state == "done"
     assert all(len(u.inbox) == 1 for u in users)
 
 
@@ -447,7 +449,8 @@ async def test_cancel_leaves_the_rest_of_a_broadcast_unsent(
     sandbox: Sandbox, db: Database, clock: FakeClock, svc: Services, make_sender: MakeSender
 ) -> None:
     sandbox.rtt = 0.04
-    users = [sandbox.user(1200 + i, f"N{i}") for i in range(12)]
+    n = 40  # more chats than the sender has requests in flight (16)
+    users = [sandbox.user(1200 + i, f"N{i}") for i in range(n)]
     bid = await start(db, clock, [u.id for u in users])
     sender = make_sender()
     sender.wake()
@@ -462,7 +465,7 @@ async def test_cancel_leaves_the_rest_of_a_broadcast_unsent(
     p = await broadcasts.progress(svc, bid)
     assert p is not None and p.broadcast.state == "cancelled" and p.remaining == 0
     assert p.counts["cancelled"] == cancelled
-    assert p.counts["sent"] + p.counts["cancelled"] == 12
+    assert p.counts["sent"] + p.counts["cancelled"] == n
     assert len(ok(sandbox, "sendMessage")) == p.counts["sent"]  # the rest never went
     assert sum(len(u.inbox) for u in users) == p.counts["sent"]
 

@@ -1,15 +1,15 @@
 """The outbox in the real ``nfpbot run`` process, killed with SIGKILL mid-send (issue 6, 14).
 
-Each kill happens while one send is in flight (its answer held back by the sandbox): that
-row, and only that row, may be delivered twice. A slow answer (past the old 5 s read
-timeout) and a 502 are injected as well: the first must not be sent again, and after the
-second the chat's reminder must not overtake its prompt.
+The kill happens while sends to several chats are in flight at once (their answers held
+back by the sandbox): those rows, and only those, may be delivered twice, and each chat had
+one of them at most (its next row waits for the head's record). A slow answer (past the
+old 5 s read timeout) and a 502 are injected afterwards: the first must not be sent again,
+and after the second the chat's reminder must not overtake its prompt.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import signal
 import time
 from collections.abc import Callable
@@ -39,33 +39,50 @@ async def _wait(cond: Callable[[], object], timeout: float = 30.0) -> None:  # n
 async def test_sigkill_duplicates_only_the_message_in_flight(tmp_path: Path) -> None:
     path = tmp_path / "cli.sqlite3"  # where tests.test_cli points NFPBOT_DB
     ids = [14_100 + i for i in range(USERS)]
-    db = await Database.open(path)
-    now = datetime.now(UTC) - timedelta(minutes=1)
-    async with db.transaction() as tx:
-        for i, chat_id in enumerate(ids):
-            for kind in ("prompt", "reminder"):
-                await store.enqueue(
-                    tx,
-                    now,
-                    dedup_key=f"{kind}:{chat_id}",
-                    chat_id=chat_id,
-                    kind=kind,
-                    text=f"{kind} {i}",
-                )
-    await db.close()
 
+    async def enqueue(chat_ids: list[int]) -> None:
+        db = await Database.open(path)
+        now = datetime.now(UTC) - timedelta(minutes=1)
+        async with db.transaction() as tx:
+            for chat_id in chat_ids:
+                i = ids.index(chat_id)
+                for kind in ("prompt", "reminder"):
+                    await store.enqueue(
+                        tx,
+                        now,
+                        dedup_key=f"{kind}:{chat_id}",
+                        chat_id=chat_id,
+                        kind=kind,
+                        text=f"{kind} {i}",
+                    )
+        await db.close()
+
+    await enqueue(ids[:KILLS])  # the victims' rows first: all in flight at the kill
     async with Sandbox() as sb:
         users = [sb.user(chat_id, f"U{i}") for i, chat_id in enumerate(ids)]
         slow, flaky = users[KILLS], users[KILLS + 1]
-        for victim in users[:KILLS]:
+        victims = users[:KILLS]
+        for victim in victims:
             sb.inject("sendMessage", delay=60.0, chat_id=victim.id)  # answered after the kill
-            proc = await start_bot(tmp_path, sb, sb.token)
-            try:
-                await _wait(functools.partial(_sent_to, sb, victim.id))
-            finally:
-                proc.kill()  # SIGKILL: no shutdown, the row stays "sending"
-                await proc.wait()
+        proc = await start_bot(tmp_path, sb, sb.token)
+        try:
+            await _wait(lambda: all(len(sb.calls_to("sendMessage", v.id)) >= 1 for v in victims))
+            await asyncio.sleep(0.3)
+        finally:
+            proc.kill()  # SIGKILL: no shutdown, the rows stay "sending"
+            await proc.wait()
+        # every victim's prompt went out at once; no chat's reminder went behind it
+        assert all(len(sb.calls_to("sendMessage", v.id)) == 1 for v in victims)
+        check = await Database.open(path)
+        try:
+            rows = [r for r in await store.due(check, datetime.now(UTC), 100)]
+            assert sorted((r.kind, r.status) for r in rows) == sorted(
+                [("prompt", "sending")] * KILLS + [("reminder", "pending")] * KILLS
+            )
+        finally:
+            await check.close()
 
+        await enqueue(ids[KILLS:])
         sb.inject("sendMessage", delay=6.0, chat_id=slow.id)  # processed, answered late
         sb.inject("sendMessage", status=502, chat_id=flaky.id)
         proc = await start_bot(tmp_path, sb, sb.token)
@@ -88,7 +105,7 @@ async def test_sigkill_duplicates_only_the_message_in_flight(tmp_path: Path) -> 
 
         for i, user in enumerate(users):
             texts = [m.text for m in user.inbox]
-            if i < KILLS:  # the one message in flight at its kill, resent at the restart
+            if i < KILLS:  # the message in flight at the kill, resent at the restart
                 assert texts == [f"prompt {i}", f"prompt {i}", f"reminder {i}"], texts
             else:
                 assert texts == [f"prompt {i}", f"reminder {i}"], texts

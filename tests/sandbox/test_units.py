@@ -87,6 +87,29 @@ def test_rate_limiter_windows() -> None:
     rl.check(-1, "supergroup")  # the first minute has rolled off
 
 
+def test_rate_limiter_global_window_is_configurable_rolling_and_counts_its_429s() -> None:
+    now = [100.0]
+    rl = RateLimiter(global_per_second=3, private_chat_per_second=1, clock=lambda: now[0])
+    for chat in (1, 2, 3):
+        rl.check(chat, "private")
+        now[0] += 0.25
+    with pytest.raises(SandboxError) as info:
+        rl.check(4, "private")  # 3 in the last second, wherever the second starts
+    assert info.value.status == 429
+    with pytest.raises(SandboxError):
+        rl.check(1, "private")
+    now[0] += 0.26  # 1.01 s after the first: it has left the window
+    rl.check(4, "private")
+    with pytest.raises(SandboxError):
+        rl.check(2, "private")  # the second is still in the window (0.76 s ago)
+    now[0] += 0.25
+    with pytest.raises(SandboxError):
+        rl.check(4, "private")  # the window has room, but chat 4 had one 0.25 s ago
+    assert rl.refused == {"global": 3, "group": 0, "private": 1}
+    rl.reset()
+    assert rl.refused == {"global": 0, "group": 0, "private": 0}
+
+
 def test_helpers() -> None:
     assert sniff_image(make_png(7, 3)) == ("image/png", 7, 3)
     assert sniff_image(b"GIF89a") is None
