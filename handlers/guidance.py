@@ -275,7 +275,7 @@ async def subscribe(update: Update, context: BotContext) -> None:
     await people.register(context.svc, user_info(context.user))
     c = await subscriptions.choice(context.svc, context.user_id)
     if not c.on:
-        c = await subscriptions.subscribe(context.svc, context.user_id)
+        c = await subscriptions.subscribe(context.svc, context.user_id, context.user.language_code)
     text, markup = subscription_screen(tr, context, c)
     await reply(update, text, markup)
 
@@ -437,7 +437,7 @@ async def sub_language(update: Update, context: BotContext, data: cb.SubLanguage
 @on_callback(cb.SubscribeOn)
 async def sub_on(update: Update, context: BotContext, data: cb.SubscribeOn) -> None:
     await people.register(context.svc, user_info(context.user))
-    c = await subscriptions.subscribe(context.svc, context.user_id)
+    c = await subscriptions.subscribe(context.svc, context.user_id, context.user.language_code)
     await _show_subscription(update, context, c)
 
 

@@ -62,7 +62,7 @@ def _write_calls(world: World, path: Path) -> None:
     """Every Bot API call the bot made, summarised: how many, and any the sandbox refused."""
     calls = world.sandbox.calls
     refused = [
-        {"method": c.method, "status": c.status, "description": c.description}
+        {"method": c.method, "status": c.status, "description": c.description, "chat": c.chat_id}
         for c in calls
         if not c.ok
     ]

@@ -184,6 +184,41 @@ async def thursday_digest(stage: Stage) -> None:
     await w.drain()
 
 
+async def guidance(stage: Stage) -> None:
+    """Thursday afternoon: the secretariat adds WHO's advice on masks, in English and in
+    Russian; subscribers get it in their language, once; one of them has blocked the bot."""
+    w = stage.world
+    monday = cycle.week_monday(WEEK) + timedelta(days=10)
+    w.at(datetime.combine(monday, time(15, 0), tzinfo=w.home).astimezone(UTC))
+    expert = w.person(7201, "Dr. Hanna (partner expert)", w.home, "en")
+    expert_ru = w.person(7202, "Тимур (эксперт)", ZoneInfo("Asia/Almaty"), "ru")
+    gone = w.person(7203, "Sam (left the bot)", w.home, "en")
+    for person in (expert, expert_ru, gone):
+        await w.say(person, "/subscribe")
+    w._said(gone, "[blocks the bot]")
+    gone.block()
+    await w.settle()
+    admin = w.admin()
+    await w.say(
+        admin,
+        "/addguidance https://www.who.int/publications/i/item/advice-on-the-use-of-masks-in-"
+        "the-community-during-home-care-and-in-healthcare-settings-in-the-context-of-the-"
+        "novel-coronavirus-(2019-ncov)-outbreak Advice on the use of masks in the context "
+        "of COVID-19 #covid19",
+    )
+    await w.press(admin, "Add and send alerts")
+    await w.say(
+        admin,
+        "/addguidance https://www.who.int/ru/publications/i/item/advice-on-the-use-of-masks-"
+        "in-the-community-during-home-care-and-in-healthcare-settings-in-the-context-of-"
+        "the-novel-coronavirus-(2019-ncov)-outbreak Рекомендации по использованию масок "
+        "в контексте COVID-19 #covid19",
+    )
+    await w.press(admin, "Русский")
+    await w.press(admin, "Add and send alerts")
+    await w.drain()
+
+
 WEEK_SCENES: tuple[Scene, ...] = (
     Scene("The secretariat sets up the group and invites four NFPs", invitations),
     Scene("Monday: each NFP is prompted at 09:00 in their own timezone", monday_prompts),
@@ -191,6 +226,7 @@ WEEK_SCENES: tuple[Scene, ...] = (
     Scene("Wednesday: the secretariat asks for a clarification", clarification),
     Scene("Wednesday 18:00: the deadline", deadline),
     Scene("Thursday 10:00 Tashkent: the regional digest", thursday_digest),
+    Scene("Thursday: WHO guidance to the subscribers, in their language", guidance),
 )
 
 

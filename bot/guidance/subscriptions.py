@@ -33,10 +33,13 @@ async def _is_nfp(svc: Services, tg_id: int) -> bool:
     return bool(await people.assignments_of(svc.db, tg_id))
 
 
-async def _own_language(svc: Services, tg_id: int) -> str:
+async def _own_language(svc: Services, tg_id: int, app_language: str | None = None) -> str:
+    """The language they chose, else their Telegram app's (a newcomer who never chose one
+    reads Russian if their app is in Russian), else the deployment's default."""
+    from bot.core.i18n import pick_language
+
     person = await people.get(svc.db, tg_id)
-    lang = person.language if person else None
-    return lang if lang in svc.config.languages else svc.config.default_language
+    return pick_language(person.language if person else None, app_language)
 
 
 def _all_topics(svc: Services) -> frozenset[str]:
@@ -63,11 +66,13 @@ async def _save(svc: Services, tg_id: int, c: Choice, action: str) -> Choice:
     return Choice(c.on, c.topics, c.languages)
 
 
-async def subscribe(svc: Services, tg_id: int) -> Choice:
-    """Subscribe (again): earlier topics and languages kept, else every topic in their own."""
+async def subscribe(svc: Services, tg_id: int, app_language: str | None = None) -> Choice:
+    """Subscribe (again): earlier topics and languages kept, else every topic in their own
+    language (``app_language``: their Telegram app's, for one who never chose)."""
     c = await choice(svc, tg_id)
     topics = c.topics or _all_topics(svc)
-    langs = c.languages or frozenset({await _own_language(svc, tg_id)})
+    chosen = c.languages if not c.default else frozenset()  # a default is not a choice
+    langs = chosen or frozenset({await _own_language(svc, tg_id, app_language)})
     return await _save(svc, tg_id, Choice(True, topics, langs), "subscribe")
 
 

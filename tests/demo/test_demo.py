@@ -130,6 +130,21 @@ async def test_the_digest_is_posted_once_with_the_real_figures(
     assert "weekly digest" in stdout
 
 
+async def test_guidance_reaches_each_subscriber_once_in_their_language(
+    played: tuple[Path, Path, str, float],
+) -> None:
+    out, _cwd, _stdout, _took = played
+    rows = await _rows(out / "nfpbot.sqlite3", "guidance")
+    by_chat: dict[int, list[str]] = {}
+    for r in rows:
+        by_chat.setdefault(r.chat_id, []).append(r.dedup_key.split(":")[1])
+    assert all(len(items) == len(set(items)) for items in by_chat.values())  # nobody twice
+    assert by_chat[7201] == ["1"] and by_chat[7202] == ["2"]  # English, Russian
+    # the subscriber who blocked the bot: Telegram told the bot (my_chat_member), so no
+    # alert is even attempted
+    assert 7203 not in by_chat
+
+
 def test_ctrl_c_stops_it_cleanly(tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = subprocess.Popen(

@@ -56,7 +56,8 @@ def _alerts_any(user: SimUser) -> list[SentMessage]:
 async def _subscribed_to(env: BotEnv, user: SimUser, topics: set[str], lang: str) -> None:
     """Subscribe through /subscribe and set exactly these topics (and only ``lang``)."""
     screen = await env.say(user, "/subscribe")
-    assert "You receive guidance alerts" in screen.text, screen.text
+    receiving = {"en": "You receive guidance alerts", "ru": "Вы получаете оповещения"}[lang]
+    assert receiving in screen.text, screen.text
     for t in env.config.topics:
         if t.key not in topics:
             label = t.label.get(lang) or t.key
