@@ -27,7 +27,7 @@ async def _group(env: BotEnv, admin_pins: bool = True) -> SimGroup:
 
 async def _refresh(env: BotEnv) -> int:
     queued = await board.refresh(env.svc)
-    sender = env.app.bot_data["outbox"][0]  # type: ignore[union-attr]
+    sender = env.outbox
     await sender.drain(timeout=20)
     await env.sandbox.settle()
     return queued

@@ -16,7 +16,7 @@ WHO_LINK = "https://www.who.int/publications/i/item/WHO-2019-nCoV-IPC-2020.4"
 
 
 async def _drain(env: BotEnv) -> None:
-    await env.app.bot_data["outbox"][0].drain(timeout=20)  # type: ignore[union-attr]
+    await env.outbox.drain(timeout=20)
     await env.sandbox.settle()
 
 
@@ -135,7 +135,8 @@ async def test_adding_an_item_alerts_exactly_the_matching_subscribers_once(env: 
     await env.say(nfp_left, "/unsubscribe")
     blocked.block()
     await env.quiet(en_covid, ru_covid, en_lab, nfp_en, nfp_ru, nfp_left)
-    assert (await people.get_person(env.svc, blocked.id)).blocked_at is not None  # type: ignore[union-attr]
+    person = await people.get_person(env.svc, blocked.id)
+    assert person is not None and person.blocked_at is not None
 
     saved = await _add(env, f"/addguidance {WHO_LINK} Masks in the community #covid19")
     assert "on its way to 2 subscribers" in saved.text, saved.text
@@ -435,7 +436,7 @@ async def test_alerts_still_queued_are_dropped_after_withdrawal_or_unsubscribing
     leaves = await _user(env, 3902, "Leaves")
     await _subscribed_to(env, leaves, {"covid19"}, "en")
     await env.quiet(stays, leaves)
-    sender = env.app.bot_data["outbox"][0]  # type: ignore[union-attr]
+    sender = env.outbox
     await sender.stop()  # the broadcast has not reached them yet
     await _add(env, f"/addguidance {WHO_LINK} Masks #covid19")
     await _add(env, "/addguidance https://www.who.int/withdrawn Withdrawn soon #covid19")
