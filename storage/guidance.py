@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -293,6 +294,27 @@ async def acked_countries(db: Database | Tx, item_id: int) -> dict[str, datetime
         (item_id,),
     )
     return {r[0]: from_db_required(r[1]) for r in rows}
+
+
+async def unacknowledged(
+    db: Database | Tx, iso3s: Sequence[str], since: datetime
+) -> list[tuple[str, str]]:
+    """(iso3, title) for each item added since ``since`` and not withdrawn that no NFP of
+    the country acknowledged, for the countries among ``iso3s`` that have an active NFP
+    (nobody else could): oldest item first, in one query."""
+    if not iso3s:
+        return []
+    marks = ",".join("?" for _ in iso3s)
+    rows = await db.fetchall(
+        "SELECT c.iso3, i.title FROM (SELECT DISTINCT iso3 FROM assignments"
+        f" WHERE revoked_at IS NULL AND iso3 IN ({marks})) c"
+        " JOIN guidance_items i ON i.withdrawn_at IS NULL AND i.created_at >= ?"
+        " WHERE NOT EXISTS (SELECT 1 FROM guidance_acks k"
+        "  WHERE k.item_id = i.id AND k.iso3 = c.iso3)"
+        " ORDER BY c.iso3, i.created_at, i.id",
+        (*iso3s, to_db(since)),
+    )
+    return [(r[0], r[1]) for r in rows]
 
 
 async def countries_with_nfps(db: Database | Tx) -> list[str]:
