@@ -204,6 +204,18 @@ def schedule_jobs(app: BotApplication, svc: Services) -> None:
     every = board.REFRESH_INTERVAL.total_seconds()
     jq.run_repeating(run_board, interval=every, first=every, name="board")
 
+    from bot.guidance import status as guidance_status
+    from handlers.guidance import refresh_panels
+
+    async def run_guidance(_context: object) -> None:
+        try:
+            await refresh_panels(svc, app.bot)
+        except Exception:  # the next run tries again: notices are durable, panels are views
+            log.exception("guidance status refresh failed")
+
+    every = guidance_status.REFRESH_INTERVAL.total_seconds()
+    jq.run_repeating(run_guidance, interval=every, first=every, name="guidance_status")
+
 
 async def _post_stop(app: BotApplication) -> None:
     log.info("stopping")

@@ -6,8 +6,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.guidance import library
+from bot.guidance import library, subscriptions
+from bot.guidance import status as status_mod
+from bot.outbox import broadcasts
+from bot.people import roles as people
+from handlers.guidance import refresh_panels
+from sandbox import SentMessage, SimGroup, SimUser
 from storage import guidance as gstore
+from storage import regions
 from tests.support import BotEnv, make_nfp
 
 WHO_LINK = "https://www.who.int/publications/i/item/WHO-2019-nCoV-IPC-2020.4"
@@ -56,3 +62,122 @@ async def test_unacknowledged_lists_each_countrys_unread_items(env: BotEnv) -> N
         "KGZ": ["Masks"],
         "TJK": ["Masks"],
     }
+
+
+# --- item 3, the admin's side: progress, pause / resume / cancel, the group's line ----------
+
+
+async def _subscribers(env: BotEnv, first: int, n: int, lang: str = "en") -> list[SimUser]:
+    """``n`` people subscribed to every topic in ``lang`` (the domain's own subscribe)."""
+    users = []
+    for tg_id in range(first, first + n):
+        users.append(env.sandbox.user(tg_id, f"S{tg_id}", language_code=lang))
+        await people.register(env.svc, people.UserInfo(tg_id, f"S{tg_id}"))
+        await people.set_language(env.svc, tg_id, lang)
+        await subscriptions.subscribe(env.svc, tg_id)
+    return users
+
+
+async def _secretariat_group(env: BotEnv) -> SimGroup:
+    group = env.sandbox.group(-100500, "CBRN CoE Central Asia")
+    async with env.svc.db.transaction() as tx:
+        await regions.set_group_chat(tx, env.config.regions[0].key, group.id)
+    return group
+
+
+def _panel(admin: SimUser, message_id: int) -> SentMessage:
+    """The status message as the admin's chat shows it now (edits applied)."""
+    [panel] = [m for m in admin.inbox if m.message_id == message_id]
+    return panel
+
+
+def _alerts(user: SimUser) -> list[SentMessage]:
+    return [m for m in user.inbox if "New guidance in the library" in m.text]
+
+
+async def test_status_shows_progress_and_pause_resume_and_the_group_hears_once(
+    env: BotEnv,
+) -> None:
+    group = await _secretariat_group(env)
+    users = await _subscribers(env, 4001, 12)
+    # this one blocked the bot without the bot hearing of it: Telegram answers 403
+    env.sandbox.inject("sendMessage", status=403, chat_id=users[0].id, times=1)
+    await env.outbox.stop()  # nothing drains until the test lets it
+    item_id = await _add(env, f"/addguidance {WHO_LINK} Masks #covid19")
+    admin = env.admin()
+    status = await env.say(admin, "/guidance status")
+    assert "░░░░░░░░░░ 0%" in status.text and "sending" in status.text, status.text
+    assert "sent 0 · pending 12 · failed 0 · blocked 0" in status.text, status.text
+    assert status.button_texts() == [f"⏸ Pause #{item_id}", f"✖ Cancel #{item_id}"]
+
+    await admin.press(f"⏸ Pause #{item_id}", message_id=status.message_id)
+    await env.sandbox.settle()
+    paused = _panel(admin, status.message_id)
+    assert "paused" in paused.text and paused.button_texts()[0] == f"▶ Resume #{item_id}"
+    assert "Paused" in (admin.callback_answers[-1].get("text") or "")
+    env.outbox.start()
+    await _drain(env)
+    assert not any(_alerts(u) for u in users)  # a paused broadcast sends nothing
+
+    await admin.press(f"▶ Resume #{item_id}", message_id=status.message_id)
+    await env.sandbox.settle()
+    await _drain(env)
+    assert all(len(_alerts(u)) == 1 for u in users[1:]) and not _alerts(users[0])
+    # the panel is edited at most once per EDIT_INTERVAL: the press just edited it
+    edits_before = len([m for m in admin.drain() if m.message_id == status.message_id])
+    assert await refresh_panels(env.svc, env.app.bot) == 0  # type: ignore[union-attr]
+    assert not [m for m in admin.drain() if m.message_id == status.message_id]
+    env.clock.advance(status_mod.EDIT_INTERVAL)
+    await refresh_panels(env.svc, env.app.bot)  # type: ignore[union-attr]
+    await _drain(env)
+    final = _panel(admin, status.message_id)
+    assert "▓▓▓▓▓▓▓▓▓▓ 100%" in final.text and "done" in final.text, final.text
+    assert "sent 11 · pending 0 · failed 0 · blocked 1" in final.text, final.text
+    assert final.buttons == [] and edits_before >= 1
+    assert await gstore.panels(env.svc.db) == []  # done: no more refreshing
+
+    # the group's one line, exactly once whatever runs again
+    for _ in range(3):
+        env.clock.advance(status_mod.EDIT_INTERVAL)
+        await refresh_panels(env.svc, env.app.bot)  # type: ignore[union-attr]
+    await env.restart()
+    await refresh_panels(env.svc, env.app.bot)  # type: ignore[union-attr]
+    await _drain(env)
+    lines = [m.text for m in group.inbox if "Guidance «Masks»" in m.text]
+    assert lines == ["Guidance «Masks» sent to 11 subscribers (1 blocked, 0 failed)."], lines
+
+
+async def test_cancel_sends_nothing_more_and_only_an_admin_may_press(env: BotEnv) -> None:
+    group = await _secretariat_group(env)
+    users = await _subscribers(env, 4101, 5)
+    await env.outbox.stop()
+    item_id = await _add(env, f"/addguidance {WHO_LINK} Masks #covid19")
+    bid = await gstore.broadcast_of(env.svc.db, item_id)
+    assert bid is not None
+    # a subscriber forges the admin's Cancel on a message of their own: refused, unchanged
+    stranger = users[0]
+    refused = await env.say(stranger, "/guidance status")
+    assert "administrators only" in refused.text
+    await stranger.press_forged(f"gbc:{bid}:cancel", message_id=refused.message_id)
+    await env.sandbox.settle()
+    assert "administrators only" in (stranger.callback_answers[-1].get("text") or "")
+    p = await broadcasts.progress(env.svc, bid)
+    assert p is not None and p.broadcast.state == "running"
+
+    admin = env.admin()
+    status = await env.say(admin, "/guidance status")
+    await admin.press(f"✖ Cancel #{item_id}", message_id=status.message_id)
+    await env.sandbox.settle()
+    shown = _panel(admin, status.message_id)
+    assert "cancelled 5" in shown.text and shown.buttons == [], shown.text
+    env.outbox.start()
+    await _drain(env)
+    assert not any(_alerts(u) for u in users)
+    env.clock.advance(status_mod.EDIT_INTERVAL)
+    await refresh_panels(env.svc, env.app.bot)  # type: ignore[union-attr]
+    await _drain(env)
+    assert not [m for m in group.inbox if "Guidance «" in m.text]  # cancelled: not complete
+    # a second press on the stale button changes nothing
+    await admin.press_forged(f"gbc:{bid}:resume", message_id=status.message_id)
+    await env.sandbox.settle()
+    assert "Nothing to change" in (admin.callback_answers[-1].get("text") or "")
