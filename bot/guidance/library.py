@@ -306,7 +306,10 @@ async def save(svc: Services, admin_id: int) -> Saved:
             item = await store.get_item(tx, item_id)
             assert item is not None
             queued = await alerts.fan_out(tx, svc, item)
-            await audit.record(tx, now, admin_id, "guidance_add", str(item_id), alerts=queued)
+            posted = await alerts.post_to_channel(tx, svc, item)
+            await audit.record(
+                tx, now, admin_id, "guidance_add", str(item_id), alerts=queued, channel=posted
+            )
         else:
             item_id = d.item_id
             await store.update_item(tx, now, item_id, **fields)
@@ -314,7 +317,7 @@ async def save(svc: Services, admin_id: int) -> Saved:
         await store.drop_draft(tx, admin_id)
         saved = await store.get_item(tx, item_id)
     assert saved is not None
-    if queued:
+    if queued or d.item_id is None:
         svc.wake_outbox()
     return Saved(saved, d.item_id is None, queued)
 

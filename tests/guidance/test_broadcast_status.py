@@ -4,18 +4,29 @@ group's completion line, and the optional channel post."""
 
 from __future__ import annotations
 
+import dataclasses
+import tomllib
 from datetime import timedelta
+from pathlib import Path
+from types import MappingProxyType
 
+import pytest
+
+from bot.config import Config, ConfigError, parse_config
+from bot.config import guidance as guidance_config
+from bot.config.guidance import Guidance
+from bot.core.clock import FakeClock
 from bot.guidance import library, subscriptions
 from bot.guidance import status as status_mod
 from bot.outbox import broadcasts
 from bot.people import roles as people
 from handlers.guidance import refresh_panels
-from sandbox import SentMessage, SimGroup, SimUser
+from sandbox import Sandbox, SentMessage, SimGroup, SimUser
 from storage import guidance as gstore
 from storage import regions
 from tests.support import BotEnv, make_nfp
 
+ROOT = Path(__file__).resolve().parents[2]
 WHO_LINK = "https://www.who.int/publications/i/item/WHO-2019-nCoV-IPC-2020.4"
 
 
@@ -181,3 +192,83 @@ async def test_cancel_sends_nothing_more_and_only_an_admin_may_press(env: BotEnv
     await admin.press_forged(f"gbc:{bid}:resume", message_id=status.message_id)
     await env.sandbox.settle()
     assert "Nothing to change" in (admin.callback_answers[-1].get("text") or "")
+
+
+# --- item 5: the channel ----------------------------------------------------------------
+
+
+def _with_channel(config: Config, channel: int | str) -> Config:
+    sections = {**config.sections, guidance_config.SECTION.key: Guidance(channel)}
+    return dataclasses.replace(config, sections=MappingProxyType(sections))
+
+
+async def test_each_new_item_is_posted_once_to_the_channel(
+    sandbox: Sandbox, config: Config, clock: FakeClock
+) -> None:
+    channel = sandbox.channel(-1001234567890, "CBRN CoE Central Asia", username="cbrn_ca")
+    env = BotEnv(sandbox, _with_channel(config, "@cbrn_ca"), clock)
+    await env.start()
+    try:
+        assert env.svc.guidance_channel == channel.id  # the @username, resolved at start
+        await _subscribers(env, 4201, 2)
+        item_id = await _add(env, f"/addguidance {WHO_LINK} Masks #covid19\nHow to wear them.")
+        await _drain(env)
+        [post] = channel.inbox
+        assert "Masks" in post.text and WHO_LINK in post.text and "How to wear" in post.text
+        assert post.buttons == []  # nothing to press in a channel
+        # an edit posts nothing again; a restart does not either
+        admin_id = env.config.admins[0]
+        await library.edit(env.svc, admin_id, item_id)
+        assert not (await library.save(env.svc, admin_id)).new
+        await env.restart()
+        await _drain(env)
+        assert len(channel.inbox) == 1
+        rows = await env.svc.db.fetchval(
+            "SELECT count(*) FROM outbox WHERE dedup_key = ?", (f"guidance-channel:{item_id}",)
+        )
+        assert rows == 1
+    finally:
+        await env.stop()
+
+
+async def test_a_channel_where_the_bot_is_no_admin_gets_no_posts(
+    sandbox: Sandbox, config: Config, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = sandbox.channel(-1001234567891, "Not ours", admin=False)
+    env = BotEnv(sandbox, _with_channel(config, channel.id), clock)
+    await env.start()
+    try:
+        assert env.svc.guidance_channel is None
+        assert any("not an administrator" in r.getMessage() for r in caplog.records)
+        await _add(env, f"/addguidance {WHO_LINK} Masks #covid19")
+        await _drain(env)
+        assert channel.inbox == []
+        assert not await env.svc.db.fetchval(
+            "SELECT count(*) FROM outbox WHERE kind = 'guidance_channel'"
+        )
+    finally:
+        await env.stop()
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("'cbrn_ca'", "guidance.channel: expected the channel's @username, got 'cbrn_ca'"),
+        ("12345", "guidance.channel: a channel's id is negative (-100…), got 12345"),
+        ("true", "guidance.channel: expected an @username or a numeric id, got boolean true"),
+    ],
+)
+def test_the_channel_key_is_checked(value: str, error: str) -> None:
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        parse_config(tomllib.loads(text + f"\n[guidance]\nchannel = {value}\n"), env={})
+    assert str(info.value) == error
+
+
+def test_the_channel_key_is_optional_and_read() -> None:
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    assert guidance_config.of(parse_config(tomllib.loads(text), env={})) == Guidance()
+    cfg = parse_config(tomllib.loads(text + '\n[guidance]\nchannel = "@cbrn_ca"\n'), env={})
+    assert guidance_config.of(cfg).channel == "@cbrn_ca"
+    cfg = parse_config(tomllib.loads(text + "\n[guidance]\nchannel = -1001234\n"), env={})
+    assert guidance_config.of(cfg).channel == -1001234
