@@ -165,8 +165,10 @@ async def run_phase(
             ]
             runs = await asyncio.gather(*nfps)
             nfps_done = time.monotonic()
+            finished = False
             while broadcast and time.monotonic() < cutoff:
-                if sum(1 for uid in subs if sb.events.get(uid)) >= len(subs):
+                finished = _broadcast_done(db)
+                if finished or sum(1 for uid in subs if sb.events.get(uid)) >= len(subs):
                     break
                 await asyncio.sleep(0.25)
             await asyncio.sleep(1.0 if broadcast else 0.0)  # a late duplicate would show
@@ -199,17 +201,30 @@ async def run_phase(
             {
                 "subscribers": len(subs),
                 "delivered": delivered,
-                "skips": len(subs) - delivered,
+                # a skip is a subscriber never sent to once the broadcast finished; a phase
+                # cut at --timeout has subscribers not reached yet instead
+                "skips": len(subs) - delivered if finished or delivered == len(subs) else None,
+                "not_reached": len(subs) - delivered,
                 "duplicates": sum(1 for c in copies if c > 1),
                 "first_alert_after_add_s": round(min(firsts) - added_at, 2) if firsts else None,
                 "broadcast_s": round(span, 1),
                 "rate_per_s": round(rate, 1),
                 "rate_over_limit": round(rate / args.limit, 3),
                 "http_429": errors.get("429", 0),
-                "cut_at_timeout": delivered < len(subs),
+                "cut_at_timeout": not finished and delivered < len(subs),
             }
         )
     return row
+
+
+def _broadcast_done(db: Path) -> bool:
+    """Whether the bot recorded the broadcast as finished (every row sent or failed)."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        row = con.execute("SELECT state FROM broadcasts WHERE kind = 'guidance'").fetchone()
+    finally:
+        con.close()
+    return row is not None and row[0] == "done"
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -244,8 +259,13 @@ async def main_async(args: argparse.Namespace) -> None:
             print(
                 f"run {i + 1}: rate {cast['rate_per_s']}/s = {cast['rate_over_limit']} of the "
                 f"limit over {cast['broadcast_s']} s; 429s {cast['http_429']}; duplicates "
-                f"{cast['duplicates']}; skips {cast['skips']}"
-                f"{' (cut at --timeout)' if cast['cut_at_timeout'] else ''}; NFP p95 "
+                f"{cast['duplicates']}; skips "
+                + (
+                    f"n/a (cut at --timeout, {cast['not_reached']} not reached yet)"
+                    if cast["cut_at_timeout"]
+                    else str(cast["skips"])
+                )
+                + f"; NFP p95 "
                 f"{cast['nfp_p95_ms']} ms vs {base['nfp_p95_ms']} ms without = {ratio}x",
                 flush=True,
             )
@@ -256,7 +276,8 @@ async def main_async(args: argparse.Namespace) -> None:
 
         print(
             f"median of {args.runs}: rate/limit {med('rate_over_limit')}, 429s "
-            f"{med('http_429')}, duplicates {med('duplicates')}, skips {med('skips')}, p95 ratio "
+            f"{med('http_429')}, duplicates {med('duplicates')}, not reached {med('not_reached')},"
+            f" p95 ratio "
             f"{statistics.median(float(r['p95_ratio'] or 0) for r in results)}"
         )
     if args.out:
