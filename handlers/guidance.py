@@ -7,12 +7,14 @@ import logging
 import re
 from collections.abc import Awaitable
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
 
 from bot.core import callbacks as cb
 from bot.core.i18n import Translator
-from bot.guidance import library, subscriptions
+from bot.core.services import Services
+from bot.guidance import library, status, subscriptions
 from bot.guidance.library import Draft, Page, Refused
 from bot.guidance.subscriptions import Choice
 from bot.guidance.texts import item_text, source_label, topic_labels, withdrawn_text
@@ -21,6 +23,7 @@ from bot.people.roles import NotAllowed, Role
 from bot.wiring.context import BotContext
 from handlers import fallback
 from handlers.common import (
+    NO_PREVIEW,
     Handler,
     answer_query,
     edit,
@@ -241,8 +244,8 @@ async def guidance(update: Update, context: BotContext) -> None:
 
 
 async def _status(update: Update, context: BotContext, tr: Translator) -> None:
-    """Per item, which countries' NFPs acknowledged it (the broadcast progress is added by
-    the outbox's broadcasts)."""
+    """Per item, its broadcast's progress (with Pause / Resume / Cancel) and which
+    countries' NFPs acknowledged it; the message is kept up to date while it drains."""
     svc = context.svc
     try:
         await people.require_admin(svc, context.user_id, "guidance_status")
@@ -251,23 +254,75 @@ async def _status(update: Update, context: BotContext, tr: Translator) -> None:
             update, tr.gettext("This command is for the secretariat's administrators only.")
         )
         return
-    page = await library.latest_page(svc, "", 0)
-    lines = [tr.gettext("Read acknowledgements of the latest items:")]
-    for item in page.items:
-        acks = await library.acknowledgements(svc, item.id)
-        names = [html.escape(svc.config.country(c)[1].name(tr.lang)) for c in acks.acked]
-        lines.append(
-            tr.gettext("#{id} {title}: read by {n} of {total} countries{names}").format(
-                id=item.id,
-                title=html.escape(item.title),
-                n=len(acks.acked),
-                total=len(acks.acked) + len(acks.pending),
-                names=(" (" + ", ".join(names) + ")") if names else "",
-            )
+    s = await status.screen(svc, tr.lang)
+    sent = await reply(update, s.text, keyboard(s.buttons) if s.buttons else None)
+    if sent is not None:
+        await status.open_panel(svc, sent.chat_id, sent.message_id, tr.lang, s)
+
+
+@on_callback(cb.BroadcastControl)
+async def broadcast_control(update: Update, context: BotContext, data: cb.BroadcastControl) -> None:
+    """Pause, resume or cancel a broadcast from the status panel (admins only), then show
+    the panel as it is now."""
+    svc = context.svc
+    tr = await context.reader()
+    try:
+        changed = await status.control(svc, context.user_id, data.broadcast_id, data.action)
+    except NotAllowed:
+        await answer_query(
+            update,
+            tr.gettext("This command is for the secretariat's administrators only."),
+            alert=True,
         )
-    if not page.items:
-        lines.append(tr.gettext("The library is empty."))
-    await reply(update, "\n".join(lines))
+        return
+    if changed is None:
+        await answer_query(update, tr.gettext("This button is no longer valid."), alert=True)
+        return
+    done = {
+        "pause": tr.gettext("Paused: nothing more is sent until you resume."),
+        "resume": tr.gettext("Resumed."),
+        "cancel": tr.gettext("Cancelled: what was not sent yet will not be sent."),
+    }[data.action]
+    await answer_query(update, done if changed else tr.gettext("Nothing to change."))
+    s = await status.screen(svc, tr.lang)
+    await edit(update, s.text, keyboard(s.buttons) if s.buttons else None)
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if message is not None:
+        await status.open_panel(svc, message.chat.id, message.message_id, tr.lang, s)
+
+
+async def refresh_panels(svc: Services, bot: Bot) -> int:
+    """The timer's step: announce finished broadcasts, then edit each status panel whose
+    text changed (``bot.guidance.status.due_edits``); how many were edited.
+
+    An edit refused for a lack of change is success; a message that is gone closes its
+    panel; any other failure is left for the next run (the panel is a view: nothing is lost).
+    """
+    await status.announce_completed(svc)
+    n = 0
+    for e in await status.due_edits(svc):
+        markup = keyboard(e.screen.buttons) if e.screen.buttons else None
+        try:
+            await bot.edit_message_text(
+                e.screen.text,
+                chat_id=e.chat_id,
+                message_id=e.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=NO_PREVIEW,
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                log.info("status panel %d/%d gone: %s", e.chat_id, e.message_id, exc.message)
+                await status.gone(svc, e.chat_id, e.message_id)
+                continue
+        except TelegramError as exc:
+            log.info("status panel %d/%d not edited now: %s", e.chat_id, e.message_id, exc)
+            continue
+        await status.edited(svc, e)
+        n += 1
+    return n
 
 
 async def subscribe(update: Update, context: BotContext) -> None:
@@ -696,6 +751,7 @@ BUTTONS: dict[type[cb.Callback], Handler] = {
     cb.SubLanguage: sub_language,
     cb.SubscribeOn: sub_on,
     cb.SubscribeOff: sub_off,
+    cb.BroadcastControl: broadcast_control,
     cb.DraftTopic: draft_topic,
     cb.DraftLanguage: draft_language,
     cb.DraftSource: draft_source,

@@ -148,6 +148,8 @@ class BotApi:
                 migrate_to_chat_id=chat.migrated_to,
             )
         if chat.bot_status == "member":
+            if chat.type == "channel" and not chat.bot_admin:
+                raise bad_request("need administrator rights in the channel chat")
             return
         if chat.type == "private":
             raise SandboxError(403, "Forbidden: bot was blocked by the user")
@@ -701,7 +703,9 @@ class BotApi:
     def get_chat(self, p: dict[str, Any]) -> dict[str, Any]:
         """getChat: a ChatFullInfo with the fields python-telegram-bot requires."""
         chat = self._chat(p)
-        if chat.type != "private":
+        if chat.type == "channel" and chat.bot_status == "member":
+            pass  # a subscriber reads a channel's info; only posting needs an administrator
+        elif chat.type != "private":
             self._check_writable(chat)
         return {
             **chat.chat_dict(),
@@ -723,6 +727,8 @@ class BotApi:
         if uid == self.sb.bot_id:
             status = chat.bot_status if chat.type != "private" else "member"
             member: dict[str, Any] = {"user": self.sb._bot_user(), "status": status}
+            if chat.type == "channel" and chat.bot_admin and status == "member":
+                member = {"user": self.sb._bot_user(), **_CHANNEL_ADMIN}
         elif chat.type == "private" and chat.user and chat.user["id"] == uid:
             member = {"user": chat.user, "status": "member"}
         elif uid in chat.members:
@@ -741,6 +747,26 @@ class BotApi:
         if len(rec.data) > limits.MAX_DOWNLOAD_BYTES:
             raise bad_request("file is too big")
         return rec.file_dict()
+
+
+#: The bot as a channel's administrator (ChatMemberAdministrator: every flag is required).
+_CHANNEL_ADMIN: dict[str, Any] = {
+    "status": "administrator",
+    "can_be_edited": False,
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_manage_video_chats": False,
+    "can_restrict_members": False,
+    "can_promote_members": False,
+    "can_change_info": False,
+    "can_invite_users": False,
+    "can_post_stories": False,
+    "can_edit_stories": False,
+    "can_delete_stories": False,
+    "can_post_messages": True,
+    "can_edit_messages": True,
+}
 
 
 def _default_result(returns: tuple[str, ...]) -> Any:

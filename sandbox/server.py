@@ -282,6 +282,33 @@ class Sandbox:
         self._users[user_id] = sim
         return sim
 
+    def channel(
+        self,
+        chat_id: int,
+        title: str = "Channel",
+        *,
+        username: str | None = None,
+        admin: bool = True,
+    ) -> SimGroup:
+        """The simulated channel ``chat_id`` (negative, ``@username`` if public).
+
+        As in Telegram, only an administrator may post in a channel: the bot is one unless
+        ``admin=False``, when it is a mere subscriber and every post is refused (400 "need
+        administrator rights in the channel chat"). Its messages read like a group's.
+        """
+        if chat_id in self._groups:
+            return self._groups[chat_id]
+        if chat_id >= 0:
+            raise ValueError("channel ids are negative")
+        state = self._chats.get(chat_id) or ChatState(
+            chat_id, "channel", title=title, username=username
+        )
+        state.bot_status = "member"
+        state.bot_admin = admin
+        self._chats[chat_id] = state
+        self._groups[chat_id] = SimGroup(self, state)
+        return self._groups[chat_id]
+
     def group(
         self,
         chat_id: int,

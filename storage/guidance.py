@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -295,6 +296,27 @@ async def acked_countries(db: Database | Tx, item_id: int) -> dict[str, datetime
     return {r[0]: from_db_required(r[1]) for r in rows}
 
 
+async def unacknowledged(
+    db: Database | Tx, iso3s: Sequence[str], since: datetime
+) -> list[tuple[str, str]]:
+    """(iso3, title) for each item added since ``since`` and not withdrawn that no NFP of
+    the country acknowledged, for the countries among ``iso3s`` that have an active NFP
+    (nobody else could): oldest item first, in one query."""
+    if not iso3s:
+        return []
+    marks = ",".join("?" for _ in iso3s)
+    rows = await db.fetchall(
+        "SELECT c.iso3, i.title FROM (SELECT DISTINCT iso3 FROM assignments"
+        f" WHERE revoked_at IS NULL AND iso3 IN ({marks})) c"
+        " JOIN guidance_items i ON i.withdrawn_at IS NULL AND i.created_at >= ?"
+        " WHERE NOT EXISTS (SELECT 1 FROM guidance_acks k"
+        "  WHERE k.item_id = i.id AND k.iso3 = c.iso3)"
+        " ORDER BY c.iso3, i.created_at, i.id",
+        (*iso3s, to_db(since)),
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
 async def countries_with_nfps(db: Database | Tx) -> list[str]:
     rows = await db.fetchall(
         "SELECT DISTINCT iso3 FROM assignments WHERE revoked_at IS NULL ORDER BY iso3"
@@ -355,6 +377,7 @@ async def forget_person(tx: Tx, now: datetime, tg_id: int, role_name: str | None
     await tx.execute("UPDATE guidance_acks SET acked_by = NULL WHERE acked_by = ?", (tg_id,))
     await tx.execute("DELETE FROM outbox WHERE chat_id = ?", (tg_id,))
     await tx.execute("DELETE FROM sessions WHERE tg_id = ?", (tg_id,))
+    await tx.execute("DELETE FROM guidance_panels WHERE chat_id = ?", (tg_id,))
     if role_name is None:
         await tx.execute("DELETE FROM people WHERE tg_id = ?", (tg_id,))
     else:
@@ -372,3 +395,80 @@ async def was_ever_nfp(db: Database | Tx, tg_id: int) -> list[tuple[str, str, bo
         (tg_id,),
     )
     return [(r[0], r[1], bool(r[2])) for r in rows]
+
+
+# --- broadcasts: the admin's live panel and the completion notice (migration 0007) --------
+
+
+async def broadcast_of(db: Database | Tx, item_id: int) -> int | None:
+    """The id of the item's alert broadcast (dedup key ``guidance:<item>``), if any."""
+    bid: int | None = await db.fetchval(
+        "SELECT id FROM broadcasts WHERE dedup_key = ?", (f"guidance:{item_id}",)
+    )
+    return bid
+
+
+@dataclass(frozen=True)
+class Panel:
+    chat_id: int
+    message_id: int
+    language: str
+    shown_hash: str
+    edited_at: datetime
+
+
+async def open_panel(
+    tx: Tx, now: datetime, chat_id: int, message_id: int, language: str, text_hash: str
+) -> None:
+    """The chat's live status message (a newer one replaces the older: one per chat)."""
+    await tx.execute(
+        "INSERT INTO guidance_panels (chat_id, message_id, language, shown_hash, edited_at,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET"
+        " message_id = excluded.message_id, language = excluded.language,"
+        " shown_hash = excluded.shown_hash, edited_at = excluded.edited_at,"
+        " created_at = excluded.created_at",
+        (chat_id, message_id, language, text_hash, to_db(now), to_db(now)),
+    )
+
+
+async def panels(db: Database | Tx) -> list[Panel]:
+    rows = await db.fetchall(
+        "SELECT chat_id, message_id, language, shown_hash, edited_at FROM guidance_panels"
+        " ORDER BY chat_id"
+    )
+    return [Panel(r[0], r[1], r[2], r[3], from_db_required(r[4])) for r in rows]
+
+
+async def panel_shown(tx: Tx, now: datetime, chat_id: int, message_id: int, text_hash: str) -> None:
+    """The panel's message now shows ``text_hash`` (edited by the timer or a button)."""
+    await tx.execute(
+        "UPDATE guidance_panels SET shown_hash = ?, edited_at = ?"
+        " WHERE chat_id = ? AND message_id = ?",
+        (text_hash, to_db(now), chat_id, message_id),
+    )
+
+
+async def close_panel(tx: Tx, chat_id: int, message_id: int) -> None:
+    """Stop refreshing it (what it shows is final, or the message is gone)."""
+    await tx.execute(
+        "DELETE FROM guidance_panels WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+    )
+
+
+async def unannounced(db: Database | Tx) -> list[int]:
+    """Guidance broadcasts that are done and whose completion line is not queued yet."""
+    rows = await db.fetchall(
+        "SELECT b.id FROM broadcasts b WHERE b.kind = 'guidance' AND b.state = 'done'"
+        " AND NOT EXISTS (SELECT 1 FROM guidance_notices n WHERE n.broadcast_id = b.id)"
+        " ORDER BY b.id"
+    )
+    return [r[0] for r in rows]
+
+
+async def announced(tx: Tx, now: datetime, broadcast_id: int) -> bool:
+    """Record the completion line as queued; False if it was already (then queue nothing)."""
+    n = await tx.execute_rowcount(
+        "INSERT INTO guidance_notices (broadcast_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        (broadcast_id, to_db(now)),
+    )
+    return n > 0

@@ -33,7 +33,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
-from bot.config import bot, dhis2, questionnaire, regions, topics
+from bot.config import bot, dhis2, guidance, questionnaire, regions, topics
 from bot.config.bot import ENV_DB, LANGUAGES
 from bot.config.dhis2 import Dhis2
 from bot.config.questionnaire import (
@@ -101,6 +101,7 @@ SECTIONS: tuple[Section[Any], ...] = (
     topics.SECTION,
     regions.SECTION,
     dhis2.SECTION,
+    guidance.SECTION,
 )
 
 _T = TypeVar("_T")

@@ -451,6 +451,24 @@ class SubscribeOff(Callback):
     PREFIX = "gsn"
 
 
+#: What an admin can do to a guidance broadcast from /guidance status.
+BROADCAST_ACTIONS = ("pause", "resume", "cancel")
+
+
+@dataclass(frozen=True)
+class BroadcastControl(Callback):
+    """``gbc:<broadcast id>:<action>``: pause, resume or cancel an alert broadcast (admins)."""
+
+    PREFIX = "gbc"
+    BODY = f"(?P<id>{_ID}):(?P<action>[a-z]{{1,8}})"
+    broadcast_id: int
+    action: str
+
+    @classmethod
+    def _build(cls, g: dict[str, Any], config: Config) -> Self:
+        return cls(_int(g["id"], MAX_ROW_ID), _one_of(g["action"], BROADCAST_ACTIONS))
+
+
 @dataclass(frozen=True)
 class DraftTopic(Callback):
     """``gdt:<topic>:<0|1>``: the admin's draft item is (not) on this topic."""
@@ -573,6 +591,7 @@ ALL: tuple[type[Callback], ...] = (
     SubLanguage,
     SubscribeOn,
     SubscribeOff,
+    BroadcastControl,
     DraftTopic,
     DraftLanguage,
     DraftSource,

@@ -20,6 +20,8 @@ class Services:
     clock: Clock = field(default_factory=SystemClock)
     bot_username: str = ""
     outbox_waker: Callable[[], None] | None = None
+    #: the guidance channel's numeric id, resolved from config at start (None: no channel)
+    guidance_channel: int | None = None
 
     def wake_outbox(self) -> None:
         """Tell the outbox sender new rows are waiting (no-op before it runs)."""

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.config import Country, Region
 from bot.core.week import Week, weeks_between
+from bot.guidance.library import unacknowledged
 from bot.reporting import cycle
 from storage import digest as store
 from storage.db import Database
@@ -35,6 +36,8 @@ from storage.followups import Revision
 WINDOW = 12
 #: How far back "needed since" looks for the start of an unbroken run of a need.
 NEEDS_LOOKBACK = 52
+#: How far back the digest looks for guidance an NFP has not marked read.
+UNREAD_LOOKBACK = timedelta(weeks=4)
 #: The metrics the charts draw, per country and week.
 SERIES_KEYS = ("new_cases", "new_deaths")
 NEEDS_KEY = "needs"
@@ -138,6 +141,9 @@ class Digest:
     revisions: tuple[RevisionLine, ...]
     revisions_since: datetime
     number_keys: tuple[str, ...] = field(default=())
+    #: per country, the titles of guidance its NFPs have not marked read (added in the last
+    #: :data:`UNREAD_LOOKBACK`), countries in config order; a country with none is absent
+    unread_guidance: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def expected(self) -> tuple[CountryWeek, ...]:
@@ -320,6 +326,10 @@ async def build(
         revisions=revision_lines,
         revisions_since=since,
         number_keys=number_keys,
+        unread_guidance={
+            iso3: tuple(titles)
+            for iso3, titles in (await unacknowledged(db, region, as_of - UNREAD_LOOKBACK)).items()
+        },
     )
 
 

@@ -75,7 +75,20 @@ def sections(digest: Digest, tr: Translator) -> dict[str, str]:
         "needs": _needs(digest, tr),
         "training": _quoted(digest, tr, tr.gettext("Training topics wanted"), digest.training),
         "developments": _quoted(digest, tr, tr.gettext("Key developments"), digest.developments),
+        "guidance": _unread(digest, tr),
     }
+
+
+def _unread(digest: Digest, tr: Translator) -> str:
+    """Guidance each country's NFPs have not marked read (the last four weeks)."""
+    if not digest.unread_guidance:
+        return ""
+    title = tr.gettext("Guidance not yet marked read (last 4 weeks)")
+    lines = [f"<b>{title}</b>"]
+    for iso3, titles in digest.unread_guidance.items():
+        quoted = ", ".join(f"«{html.escape(t, quote=False)}»" for t in titles)
+        lines.append(f"{_name(digest, iso3, tr)}: {quoted}")
+    return "\n".join(lines)
 
 
 def text(digest: Digest, tr: Translator) -> str:

@@ -17,10 +17,11 @@ from typing import Any
 from bot.core.callbacks import GuidanceOpen, GuidanceRead, SubscribeOff
 from bot.core.i18n import translator
 from bot.core.services import Services
-from bot.guidance.texts import alert_text
+from bot.guidance.texts import alert_text, item_text
 from bot.outbox import broadcasts, delivery
 from bot.outbox.messages import Text
 from storage import guidance as store
+from storage import outbox
 from storage.db import Tx
 from storage.guidance import Item
 
@@ -73,6 +74,27 @@ async def fan_out(tx: Tx, svc: Services, item: Item) -> int:
     queued = len(to) if bid is not None else 0
     log.info("guidance #%d: %d alert(s) queued", item.id, queued)
     return queued
+
+
+async def post_to_channel(tx: Tx, svc: Services, item: Item) -> bool:
+    """Queue the item's post to the configured channel (``[guidance] channel``), in the
+    transaction that adds it; False when there is no channel or it was queued before.
+
+    The post is the item itself, link included, in the item's language: a channel has
+    readers, not subscribers, and no buttons to press (their answers would go nowhere). The
+    dedup key ``guidance-channel:<item>`` posts each item once.
+    """
+    channel = svc.guidance_channel
+    if channel is None:
+        return False
+    return await outbox.enqueue(
+        tx,
+        svc.clock.now(),
+        dedup_key=f"guidance-channel:{item.id}",
+        chat_id=channel,
+        kind="guidance_channel",
+        text=item_text(translator(item.language), svc.config, item),
+    )
 
 
 @delivery.condition(STILL_WANTED)

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from bot.config import Region
 from bot.core.callbacks import GUIDANCE_SOURCES
 from bot.core.services import Services
 from bot.guidance import alerts
 from bot.people.roles import require_admin
 from storage import audit
 from storage import guidance as store
+from storage.db import Database
 from storage.guidance import Item
 
 MAX_TITLE = 256  # also shown on a list button; a title this long is a summary
@@ -303,7 +306,10 @@ async def save(svc: Services, admin_id: int) -> Saved:
             item = await store.get_item(tx, item_id)
             assert item is not None
             queued = await alerts.fan_out(tx, svc, item)
-            await audit.record(tx, now, admin_id, "guidance_add", str(item_id), alerts=queued)
+            posted = await alerts.post_to_channel(tx, svc, item)
+            await audit.record(
+                tx, now, admin_id, "guidance_add", str(item_id), alerts=queued, channel=posted
+            )
         else:
             item_id = d.item_id
             await store.update_item(tx, now, item_id, **fields)
@@ -311,7 +317,7 @@ async def save(svc: Services, admin_id: int) -> Saved:
         await store.drop_draft(tx, admin_id)
         saved = await store.get_item(tx, item_id)
     assert saved is not None
-    if queued:
+    if queued or d.item_id is None:
         svc.wake_outbox()
     return Saved(saved, d.item_id is None, queued)
 
@@ -388,3 +394,21 @@ async def acknowledge(svc: Services, tg_id: int, item_id: int) -> bool | None:
             return None
         n = await store.acknowledge(tx, now, item_id, tg_id)
     return n > 0
+
+
+async def unacknowledged(
+    svc_or_db: Services | Database, region: Region, since: datetime
+) -> dict[str, list[str]]:
+    """For the weekly digest: each of the region's countries whose NFPs have not
+    acknowledged items added since ``since`` (not withdrawn), with those items' titles,
+    oldest first; countries in the region's order.
+
+    A country with nothing pending is absent, and so is one with no active NFP: nobody
+    there could have tapped Read, so listing it would blame no one.
+    """
+    db = svc_or_db.db if isinstance(svc_or_db, Services) else svc_or_db
+    order = [c.iso3 for c in region.countries]
+    out: dict[str, list[str]] = {}
+    for iso3, title in await store.unacknowledged(db, order, since):
+        out.setdefault(iso3, []).append(title)
+    return {c: out[c] for c in order if c in out}

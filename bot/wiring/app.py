@@ -136,6 +136,7 @@ async def _post_init(app: BotApplication) -> None:
     opts: Options = app.bot_data["options"]
     svc = await open_services(config, opts.clock, app.bot.username)
     app.bot_data["svc"] = svc
+    svc.guidance_channel = await resolve_guidance_channel(app.bot, config)
     recovered = await app.bot_data["polling"].recover(app.update_queue)
     if recovered:
         log.info("%d update(s) fetched before the last stop were not processed: now", recovered)
@@ -149,6 +150,36 @@ async def _post_init(app: BotApplication) -> None:
         config.database,
         await svc.db.schema_version(),
     )
+
+
+async def resolve_guidance_channel(bot: Bot, config: Config) -> int | None:
+    """The ``[guidance] channel``'s numeric id (an ``@username`` is looked up), once the bot
+    is known to be an administrator there; else None, said in one log line, and items are
+    not posted (an unreachable channel must not stop the bot, nor fill the outbox with
+    posts Telegram refuses)."""
+    from telegram.error import TelegramError
+
+    from bot.config import guidance
+
+    channel = guidance.of(config).channel
+    if channel is None:
+        return None
+    try:
+        chat = await bot.get_chat(channel)
+        me = await bot.get_chat_member(chat.id, bot.id)
+    except TelegramError as exc:
+        log.error("guidance channel %s: not reachable (%s); items are not posted", channel, exc)
+        return None
+    if me.status not in ("administrator", "creator"):
+        log.error(
+            "guidance channel %s: the bot is %s there, not an administrator; items are not"
+            " posted until it is made one and restarted",
+            channel,
+            me.status,
+        )
+        return None
+    log.info("guidance channel %s (%d): each new item is posted there", channel, chat.id)
+    return int(chat.id)
 
 
 async def _set_commands(app: BotApplication) -> None:
@@ -221,6 +252,18 @@ def schedule_jobs(app: BotApplication, svc: Services) -> None:
 
     every = board.REFRESH_INTERVAL.total_seconds()
     jq.run_repeating(run_board, interval=every, first=every, name="board")
+
+    from bot.guidance import status as guidance_status
+    from handlers.guidance import refresh_panels
+
+    async def run_guidance(_context: object) -> None:
+        try:
+            await refresh_panels(svc, app.bot)
+        except Exception:  # the next run tries again: notices are durable, panels are views
+            log.exception("guidance status refresh failed")
+
+    every = guidance_status.REFRESH_INTERVAL.total_seconds()
+    jq.run_repeating(run_guidance, interval=every, first=every, name="guidance_status")
 
 
 async def _post_stop(app: BotApplication) -> None:

@@ -56,13 +56,21 @@ def shipped_data(extra: str = "") -> dict[str, object]:
 
 
 def test_every_section_is_listed_once_in_reading_order_from_its_own_module() -> None:
-    assert [s.key for s in SECTIONS] == ["bot", "questionnaire", "topics", "regions", "dhis2"]
+    assert [s.key for s in SECTIONS] == [
+        "bot",
+        "questionnaire",
+        "topics",
+        "regions",
+        "dhis2",
+        "guidance",
+    ]
     assert [s.parse.__module__ for s in SECTIONS] == [
         "bot.config.bot",
         "bot.config.questionnaire",
         "bot.config.topics",
         "bot.config.regions",
         "bot.config.dhis2",
+        "bot.config.guidance",
     ]
 
 
@@ -91,7 +99,7 @@ def test_a_section_not_listed_is_an_unknown_key() -> None:
         parse_config(shipped_data('\n[meetings]\nweekday = "Fri"\n'), env={})
     assert (
         str(info.value)
-        == "meetings: unknown key (known: bot, questionnaire, topics, regions, dhis2)"
+        == "meetings: unknown key (known: bot, questionnaire, topics, regions, dhis2, guidance)"
     )
 
 

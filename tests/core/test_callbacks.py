@@ -55,6 +55,7 @@ def biggest(config: Config) -> dict[type[cb.Callback], list[cb.Callback]]:
         cb.SubLanguage: [cb.SubLanguage(max(config.languages, key=len), 1)],
         cb.SubscribeOn: [cb.SubscribeOn()],
         cb.SubscribeOff: [cb.SubscribeOff()],
+        cb.BroadcastControl: [cb.BroadcastControl(cb.MAX_ROW_ID, a) for a in cb.BROADCAST_ACTIONS],
         cb.DraftTopic: [cb.DraftTopic(MAX_KEY, 1)],
         cb.DraftLanguage: [cb.DraftLanguage(max(config.languages, key=len))],
         cb.DraftSource: [cb.DraftSource(s) for s in cb.GUIDANCE_SOURCES],
@@ -113,6 +114,7 @@ def test_unpack_round_trips_the_shipped_values(config: Config) -> None:
         cb.DraftTopic(config.topics[-1].key, 0),
         cb.DraftSource("ecdc"),
         cb.ItemWithdrawConfirm(9),
+        cb.BroadcastControl(4, "cancel"),
         cb.ForgetConfirm(),
     ):
         data = value.pack()
@@ -147,6 +149,8 @@ def test_unpack_round_trips_the_shipped_values(config: Config) -> None:
         (cb.GuidanceOpen, "go:" + "9" * 25),
         (cb.GuidancePage, "gpg:1:1234567"),
         (cb.ForgetConfirm, "fmy:1"),
+        (cb.BroadcastControl, "gbc:4:delete"),  # not an action offered
+        (cb.BroadcastControl, "gbc:" + "9" * 25 + ":pause"),
     ],
 )
 def test_out_of_bounds_data_is_refused(config: Config, kind: type[cb.Callback], data: str) -> None:

@@ -3,7 +3,7 @@ missed, its charts as an album and its PDFs as documents, within Telegram's limi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.core.week import Week
 from bot.digest import demo, post
@@ -147,3 +147,35 @@ async def test_digest_is_for_admins_and_a_bad_week_gets_the_usage(env: BotEnv) -
     await env.say(admin, "/digest 2020-W99")
     usage = await admin.next_message(timeout=30)
     assert usage.text.startswith("Usage: /digest")
+
+
+async def test_the_digest_lists_the_guidance_a_country_has_not_marked_read(env: BotEnv) -> None:
+    """Issue 10 item 4: the digest names each country's unread guidance (last 4 weeks)."""
+    from bot.core.i18n import translator
+    from bot.digest import content, texts
+    from storage import guidance as gstore
+    from tests.support import ADMIN_ID, make_nfp
+
+    await _setup(env, DUE.replace(hour=4))
+    await make_nfp(env, 5101, "KGZ", name="Aida")
+    async with env.svc.db.transaction() as tx:
+        for title, days_ago in (("Masks in the community", 2), ("An old note", 40)):
+            await gstore.add_item(
+                tx,
+                env.clock.now() - timedelta(days=days_ago),
+                title=title,
+                url=f"https://www.who.int/{days_ago}",
+                file_id=None,
+                file_name=None,
+                source="who",
+                language="en",
+                summary="",
+                topics=["covid19"],
+                by=ADMIN_ID,
+            )
+    digest = await content.build(env.svc.db, env.config.region("central-asia"), Week.parse(WEEK))
+    # only Kyrgyzstan has an NFP who could have tapped Read; the 40-day-old item is past
+    assert digest.unread_guidance == {"KGZ": ("Masks in the community",)}
+    text = texts.text(digest, translator("en"))
+    assert "Guidance not yet marked read (last 4 weeks)" in text
+    assert "Kyrgyzstan: «Masks in the community»" in text

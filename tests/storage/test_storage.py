@@ -207,3 +207,28 @@ async def test_upgrade_to_guidance_subscribes_existing_nfps_by_default(tmp_path:
         assert total == 1 and items[0].title == "Диагностика"
     finally:
         await db.close()
+
+
+async def test_upgrade_to_guidance_status_announces_no_old_broadcast(tmp_path: Path) -> None:
+    """Migration 0007 on a database with a finished guidance broadcast: it counts as
+    announced (the group hears of no broadcast that finished before the upgrade), while
+    one still running is announced when it finishes."""
+    from storage import guidance
+
+    db = await Database.open(tmp_path / "old.sqlite3", migrate=False)
+    try:
+        assert await db.migrate(6) == 6
+        async with db.transaction() as tx:
+            for bid, state in ((1, "done"), (2, "running")):
+                await tx.execute(
+                    "INSERT INTO broadcasts (id, kind, label, dedup_key, created_at, updated_at,"
+                    " state) VALUES (?, 'guidance', 'Masks', ?, ?, ?, ?)",
+                    (bid, f"guidance:{bid}", NOW.isoformat(), NOW.isoformat(), state),
+                )
+        assert await db.migrate() == latest_version() >= 7
+        assert await guidance.unannounced(db) == []
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE broadcasts SET state = 'done' WHERE id = 2")
+        assert await guidance.unannounced(db) == [2]
+    finally:
+        await db.close()
