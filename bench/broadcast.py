@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import re
 import shutil
 import sqlite3
 import statistics
@@ -104,7 +105,14 @@ def with_bot_limit(config: Path, key: str, limit: int) -> tuple[Path, bool]:
     section, _, name = key.rpartition(".")
     text = config.read_text(encoding="utf-8")
     path = config.with_name("bench-config-limit.toml")
-    path.write_text(text + f"\n[{section}]\n{name} = {limit}\n", encoding="utf-8")
+    # a key may appear once (report_throughput's config raises the limit out of the way)
+    text = re.sub(rf"(?m)^{re.escape(name)} = .*\n", "", text)
+    header = f"[{section}]\n"
+    if text.startswith(header) or f"\n{header}" in text:  # a table may appear only once
+        text = text.replace(header, f"{header}{name} = {limit}\n", 1)
+    else:
+        text += f"\n{header}{name} = {limit}\n"
+    path.write_text(text, encoding="utf-8")
     check = subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(path), "check-config"],
         cwd=ROOT,
