@@ -127,7 +127,10 @@ async def test_sigkill_mid_broadcast_skips_nobody_and_duplicates_only_in_flight(
     got = delivered(sb)
     assert all(got[c] >= 1 for c in IDS), [c for c in IDS if not got[c]]  # nobody skipped
     twice = {c for c, n in got.items() if n > 1}
-    assert max(got.values()) <= 2, got  # at most one duplicate per chat
+    # a row in flight at a kill is sent again at the next start (it may have arrived): at most
+    # one copy more per kill that found it in flight, for every chat
+    extra = {c: got[c] - 1 for c in IDS}
+    assert all(extra[c] <= sum(c in s for s in in_flight) for c in IDS), (got, in_flight)
     assert twice <= set().union(*in_flight), (twice, in_flight)  # only what was in flight
     assert all(len(s) <= IN_FLIGHT for s in in_flight), in_flight
     assert len(twice) <= IN_FLIGHT * len(KILL_AT)
