@@ -582,8 +582,11 @@ async def page(update: Update, context: BotContext, data: cb.GuidancePage) -> No
     await edit(update, text, markup)
 
 
-async def _draft_step(update: Update, context: BotContext, step: Awaitable[Draft]) -> None:
-    """Run a draft change and redraw the draft; refusals answered on the button."""
+async def _draft_step(
+    update: Update, context: BotContext, step: Awaitable[Draft], *, new_message: bool = False
+) -> None:
+    """Run a draft change and redraw the draft (in place, or as a new message); refusals are
+    answered on the button."""
     tr = await context.reader()
     try:
         draft = await step
@@ -595,7 +598,7 @@ async def _draft_step(update: Update, context: BotContext, step: Awaitable[Draft
         return
     await answer_query(update)
     text, markup = draft_screen(tr, context, draft)
-    await edit(update, text, markup)
+    await (reply if new_message else edit)(update, text, markup)
 
 
 @on_callback(cb.DraftTopic)
@@ -632,18 +635,12 @@ async def draft_update_existing(
 
 @on_callback(cb.ItemEdit)
 async def item_edit(update: Update, context: BotContext, data: cb.ItemEdit) -> None:
-    tr = await context.reader()
-    try:
-        draft = await library.edit(context.svc, context.user_id, data.item_id)
-    except NotAllowed:
-        await answer_query(update, stranger_text(tr), alert=True)
-        return
-    except Refused as refused:
-        await answer_query(update, refusal_text(tr, refused, context), alert=True)
-        return
-    await answer_query(update)
-    text, markup = draft_screen(tr, context, draft)
-    await reply(update, text, markup)
+    await _draft_step(
+        update,
+        context,
+        library.edit(context.svc, context.user_id, data.item_id),
+        new_message=True,
+    )
 
 
 @on_callback(cb.DraftSave)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database, Row, Tx
-from storage.followups import Revision
+from storage.db import Database, Tx
+from storage.followups import Revision, revision_from_row
 from storage.timeutil import from_db_required, to_db
 
 
@@ -84,21 +84,7 @@ async def revisions_of_weeks(
         " AND at <= ? ORDER BY id",
         (*iso3s, first_week, last_week, to_db(as_of)),
     )
-    return [_revision(r) for r in rows]
-
-
-def _revision(r: Row) -> Revision:
-    return Revision(
-        id=r["id"],
-        iso3=r["iso3"],
-        week=r["week"],
-        key=r["key"],
-        old_value=json.loads(r["old_value"]) if r["old_value"] is not None else None,
-        new_value=json.loads(r["new_value"]),
-        reason=r["reason"],
-        by=r["by"],
-        at=from_db_required(r["at"]),
-    )
+    return [revision_from_row(r) for r in rows]
 
 
 async def revisions_recorded(
@@ -113,7 +99,7 @@ async def revisions_recorded(
         " ORDER BY id",
         (*iso3s, to_db(after), to_db(until)),
     )
-    return [_revision(r) for r in rows]
+    return [revision_from_row(r) for r in rows]
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,8 @@ class Revision:
     at: datetime
 
 
-def _revision(r: Row) -> Revision:
+def revision_from_row(r: Row) -> Revision:
+    """A ``revisions`` row (with the report's iso3 and week joined in) as a Revision."""
     return Revision(
         id=r["id"],
         iso3=r["iso3"],
@@ -209,7 +210,7 @@ def revisions_on(c: Conn, iso3: str, week: str) -> list[Revision]:
     rows = fetchall(
         c, "SELECT * FROM revisions WHERE iso3 = ? AND week = ? ORDER BY id", (iso3, week)
     )
-    return [_revision(r) for r in rows]
+    return [revision_from_row(r) for r in rows]
 
 
 async def revisions_made_between(
@@ -220,4 +221,4 @@ async def revisions_made_between(
         "SELECT * FROM revisions WHERE at >= ? AND at < ? ORDER BY iso3, week, id",
         (to_db(start), to_db(end)),
     )
-    return [_revision(r) for r in rows]
+    return [revision_from_row(r) for r in rows]

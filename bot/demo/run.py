@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -14,7 +15,7 @@ from bot.config import Config
 from bot.core.clock import FakeClock
 from bot.demo.scenes import WEEK, WEEK_SCENES, Stage
 from bot.demo.transcript import Transcript
-from bot.demo.world import World
+from bot.demo.world import Interrupted, World
 
 #: Friday before the demo's week ends, 10:00 in Tashkent: the secretariat sets things up.
 START = datetime(2020, 7, 24, 5, 0, tzinfo=UTC)
@@ -33,29 +34,57 @@ def new_folder(base: Path) -> Path:
     raise FileExistsError(f"no free demo folder name under {base}")
 
 
-async def play(config: Config, out: Path, pace: float) -> World:
-    """One week on the sandbox; returns the world (for the summary), transcript written."""
-    from bot.digest import demo as history
+async def play(config: Config, out: Path, pace: float) -> bool:
+    """One week on the sandbox, transcript written; False when Ctrl-C stopped it.
+
+    Ctrl-C sets a flag the world checks after every message (and cancels what is waiting),
+    so the demo stops at the next message even where a wait inside a library swallows the
+    cancellation; everything it started is shut down on the way out.
+    """
+    import signal
 
     transcript = Transcript()
     world = World(config, FakeClock(START), transcript, pace)
-    async with world.running():
-        rows = [r for r in history.read_csv(history.default_csv()) if str(r.week) < WEEK]
-        await history.load(world.svc.db, world.config, world.region, rows)
-        figures = {
-            r.iso3: dict(r.figures)
-            for r in history.read_csv(history.default_csv())
-            if str(r.week) == WEEK
-        }
-        stage = Stage(world, figures)
-        for n, scene in enumerate(WEEK_SCENES, 1):
-            world.scene(f"[{n}/{len(WEEK_SCENES)}] {scene.title}")
-            await scene.run(stage)
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+
+    def interrupt() -> None:
+        world.stop_requested = True
+        if task is not None:
+            task.cancel()
+
+    loop.add_signal_handler(signal.SIGINT, interrupt)
+    try:
+        await _play(world, out)
+    except (Interrupted, asyncio.CancelledError):
+        if not world.stop_requested:
+            raise
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+    return not world.stop_requested
+
+
+async def _play(world: World, out: Path) -> None:
+    from bot.digest import demo as history
+
+    try:
+        async with world.running():
+            rows = [r for r in history.read_csv(history.default_csv()) if str(r.week) < WEEK]
+            await history.load(world.svc.db, world.config, world.region, rows)
+            figures = {
+                r.iso3: dict(r.figures)
+                for r in history.read_csv(history.default_csv())
+                if str(r.week) == WEEK
+            }
+            stage = Stage(world, figures)
+            for n, scene in enumerate(WEEK_SCENES, 1):
+                world.scene(f"[{n}/{len(WEEK_SCENES)}] {scene.title}")
+                await scene.run(stage)
+    finally:  # also when stopped: what was played so far is in the folder
         world.capture()
-    transcript.write_html(out / "transcript.html")
-    world.save_files(out)
-    _write_calls(world, out / "calls.json")
-    return world
+        world.transcript.write_html(out / "transcript.html")
+        world.save_files(out)
+        _write_calls(world, out / "calls.json")
 
 
 def _write_calls(world: World, path: Path) -> None:
@@ -99,8 +128,10 @@ def main(config_path: Path, out: Path | None, lang: str, speed: float) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     print(f"nfpbot demo: one reporting week ({WEEK}) on the embedded sandbox, no token, no network")
     try:
-        asyncio.run(play(config, folder, speed))
-    except KeyboardInterrupt:
+        finished = asyncio.run(play(config, folder, speed))
+    except KeyboardInterrupt:  # before the demo's own handler was in place
+        finished = False
+    if not finished:
         print(f"\nnfpbot demo: stopped. What was played so far is in {folder}", file=sys.stderr)
         return 130
     print(f"\nnfpbot demo: done. The transcript, the digest and the database are in {folder}/")

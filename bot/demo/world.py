@@ -28,6 +28,12 @@ from sandbox import Sandbox, SentMessage, SimGroup, SimUser
 ADMIN_ID = 7001
 #: A token only the sandbox knows: the demo never talks to Telegram.
 DEMO_TOKEN = "7001000:demo-sandbox-token"
+
+
+class Interrupted(Exception):
+    """Ctrl-C: the demo stops at the next message, whatever was waiting swallowed."""
+
+
 REPLY_TIMEOUT = 30.0  # seconds to wait for the bot's answer to one action (a loaded machine)
 
 
@@ -54,6 +60,7 @@ class World:
         self.region = self.config.regions[0]
         self.home = ZoneInfo(self.region.timezone)
         self.files: dict[str, bytes] = {}  # documents the bot sent, saved at the end
+        self.stop_requested = False  # set by Ctrl-C (bot.demo.run): checked after each message
 
     @property
     def svc(self) -> Services:
@@ -129,6 +136,8 @@ class World:
     async def settle(self) -> None:
         await self.sandbox.settle()
         self.capture()
+        if self.stop_requested:
+            raise Interrupted
         if self.pace:
             await asyncio.sleep(self.pace)
 

@@ -145,7 +145,10 @@ async def test_guidance_reaches_each_subscriber_once_in_their_language(
     assert 7203 not in by_chat
 
 
-def test_ctrl_c_stops_it_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("scene", ["2", "6"])  # while NFPs answer; while the digest renders
+def test_ctrl_c_stops_it_cleanly(tmp_path: Path, scene: str) -> None:
+    """The adversary: Ctrl-C landing in a wait that swallows the cancellation (it once let
+    the week play on to the end and exit 0)."""
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [
@@ -168,7 +171,7 @@ def test_ctrl_c_stops_it_cleanly(tmp_path: Path) -> None:
     )
     assert proc.stdout is not None
     for line in proc.stdout:  # wait until the week has started
-        if line.startswith("== [2/"):
+        if line.startswith(f"== [{scene}/"):
             break
     proc.send_signal(signal.SIGINT)
     try:
@@ -178,6 +181,7 @@ def test_ctrl_c_stops_it_cleanly(tmp_path: Path) -> None:
         raise
     assert proc.returncode == 130, err[-2000:]
     assert "stopped" in err and "Traceback" not in err
+    assert (out / "transcript.html").exists()  # what was played so far
 
 
 def test_a_second_run_starts_afresh(tmp_path: Path) -> None:
