@@ -12,19 +12,17 @@ import json
 import struct
 import time
 import zlib
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from telegram.ext import ExtBot
 
-from bot.config import Config
 from bot.core.clock import FakeClock
 from bot.core.services import Services
 from bot.outbox import broadcasts, messages, queue
 from bot.outbox.messages import Album, Document, Media, Message, Photo, Text
-from bot.outbox.sender import OutboxSender, make_outbox_bot
+from bot.outbox.sender import OutboxSender
 from sandbox import Call, Sandbox
 from sandbox.spec import Upload
 from storage import media as media_store
@@ -73,43 +71,6 @@ def pdf(title: str) -> bytes:
         xref,
     )
     return bytes(out)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "x.sqlite3")
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-async def bot(sandbox: Sandbox) -> AsyncIterator[ExtBot[Any]]:
-    b = make_outbox_bot(sandbox.token, sandbox.base_url)
-    await b.initialize()
-    yield b
-    await b.shutdown()
-
-
-@pytest.fixture
-def svc(db: Database, clock: FakeClock) -> Services:
-    return Services(cast(Config, None), db, clock)
-
-
-@pytest.fixture
-async def make_sender(bot: ExtBot[Any], svc: Services) -> AsyncIterator[MakeSender]:
-    """Started senders, stopped at the end."""
-    senders: list[OutboxSender] = []
-
-    def make(**kwargs: Any) -> OutboxSender:
-        sender = OutboxSender(svc, bot, **kwargs)
-        svc.outbox_waker = sender.wake
-        sender.start()
-        senders.append(sender)
-        return sender
-
-    yield make
-    for sender in senders:
-        await sender.stop(timeout=2)
 
 
 async def put(

@@ -7,7 +7,7 @@ import itertools
 import logging
 import time
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -18,48 +18,13 @@ from telegram.ext import ExtBot
 from bot.config import Config
 from bot.core.clock import FakeClock
 from bot.core.services import Services
-from bot.outbox.sender import MAX_ATTEMPTS, OutboxSender, backoff_seconds, make_outbox_bot
+from bot.outbox.sender import MAX_ATTEMPTS, OutboxSender, backoff_seconds
 from sandbox import Sandbox, SimUser
 from storage import outbox as store
 from storage import people
 from storage.db import Database
 
 MakeSender = Callable[..., OutboxSender]
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "x.sqlite3")
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-async def bot(sandbox: Sandbox) -> AsyncIterator[ExtBot[Any]]:
-    b = make_outbox_bot(sandbox.token, sandbox.base_url)
-    await b.initialize()
-    yield b
-    await b.shutdown()
-
-
-@pytest.fixture
-async def make_sender(
-    bot: ExtBot[Any], db: Database, clock: FakeClock
-) -> AsyncIterator[MakeSender]:
-    """Started senders (on the fixture database unless told otherwise), stopped at the end."""
-    senders: list[OutboxSender] = []
-
-    def make(database: Database | None = None, **kwargs: Any) -> OutboxSender:
-        svc = Services(cast(Config, None), database or db, clock)
-        sender = OutboxSender(svc, bot, **kwargs)
-        sender.start()
-        senders.append(sender)
-        return sender
-
-    yield make
-    for sender in senders:
-        await sender.stop(timeout=2)
-        assert not sender.running
 
 
 async def put(
