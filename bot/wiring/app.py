@@ -208,7 +208,6 @@ async def start_background(app: BotApplication, svc: Services) -> None:
     app.bot_data["outbox"] = (sender, outbox_bot)
     schedule_jobs(app, svc)
     await tick(svc)  # catch up on whatever fell due while the bot was stopped
-    await _digests_due(svc)
 
 
 async def _digests_due(svc: Services) -> None:
@@ -241,6 +240,13 @@ def schedule_jobs(app: BotApplication, svc: Services) -> None:
     for name, at, day in job_times(svc, svc.clock.now()):
         jq.run_daily(run_tick, at, days=(day,), name=name)
     jq.run_repeating(run_tick, interval=SAFETY_INTERVAL, first=SAFETY_INTERVAL, name="tick")
+
+    async def run_digests(_context: object) -> None:
+        await _digests_due(svc)
+
+    # a digest missed while the bot was down is posted just after the start, as a job: its
+    # charts take seconds to draw, and the first updates must not wait for them
+    jq.run_once(run_digests, when=1.0, name="digests-at-start")
 
     from bot.digest import board
 
