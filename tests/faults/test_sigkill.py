@@ -102,6 +102,11 @@ class Input:
     at: float = field(default_factory=time.monotonic)
     acked: bool = False
     version: int = 0
+    on_message: int | None = None  # the message whose button was pressed
+    query_id: str | None = None  # that press's callback query
+    refused: bool = False  # the bot's toast for that press said it changed nothing
+    proof: int | None = None  # index in the screen history of the screen that proved it
+    floor: int = 0  # the oldest answer that screen may be the effect of (settle_acks)
 
 
 def read_screen(msg: SentMessage, questions: list[Question]) -> Seen | None:
@@ -220,6 +225,7 @@ class Person:
         self.round = 0
         self.dirty = True  # something answered since the last confirmation
         self.stuck = 0  # screens whose buttons were gone (answered with /report)
+        self.ambiguous: list[str] = []  # acknowledgements only a floor explains (check_person)
 
     def __repr__(self) -> str:
         return f"NFP {self.nfp} ({self.iso3}, user {self.user.id})"
@@ -349,23 +355,54 @@ class Person:
             await self.report(nudge=True)
             return
         self._record(kind, key, seq, edit, what)
-        await self.user.press(button, message_id=seen.msg.message_id)
+        query = await self.user.press(button, message_id=seen.msg.message_id)
+        self.inputs[-1].on_message = seen.msg.message_id
+        self.inputs[-1].query_id = str(query["id"])
 
     # ------------------------------------------------------------- acknowledgements
 
     def settle_acks(self) -> None:
-        """Mark what the screens shown after each input prove (see the module docstring)."""
+        """Mark what the screens shown after each input prove (see the module docstring).
+
+        A screen proves that *an* answer to its question was taken, not which one: a person
+        who answered a screen and then saw a second copy of it (the outbox re-sends the one
+        message in flight at a kill) may answer again before the first answer's effect
+        arrives; one of the two is taken, the other refused. So an answer is acknowledged
+        with a ``floor``: the oldest answer to the same question that was still waiting for
+        its proof when that screen came and that the bot did not refuse outright (a toast
+        with text: "nothing was changed"). Usually that is the answer itself.
+        """
         self._absorb(self.user.drain())
+        toasts = {
+            str(a.get("callback_query_id")): a.get("text") for a in self.user.callback_answers
+        }
         for inp in self.inputs:
-            if inp.acked or inp.kind == "other":
+            inp.refused = inp.kind == "answer" and bool(toasts.get(inp.query_id or ""))
+        for inp in self.inputs:
+            if inp.acked or inp.refused or inp.kind == "other":
                 continue
-            for seen in self.history[inp.cursor :]:
+            for n, seen in enumerate(self.history[inp.cursor :], start=inp.cursor):
                 if seen.msg.kind != "sent":
                     continue  # an edit of an older message (buttons removed) proves nothing
                 if inp.kind == "confirm" and seen.kind == "confirmed":
                     inp.acked, inp.version = True, seen.version
                 elif inp.kind == "answer" and self._proves(inp, seen):
-                    inp.acked = True
+                    inp.acked, inp.proof = True, n
+                    # an edit's proof shows the value itself (seq_shown): no doubt there
+                    inp.floor = (
+                        inp.seq
+                        if inp.edit
+                        else min(
+                            j.seq
+                            for j in self.inputs
+                            if j.kind == "answer"
+                            and j.key == inp.key
+                            and j.edit == inp.edit
+                            and not j.refused
+                            and j.cursor <= inp.cursor
+                            and (not j.acked or j is inp or (j.proof or 0) >= n)
+                        )
+                    )
                 if inp.acked:
                     break
 
@@ -521,18 +558,32 @@ def check_person(p: Person, state: dict[str, Any], sb: Sandbox, bot: BotProcess)
                 )
     # every acknowledged answer is there, or a later answer to the same key replaced it
     for key in a.index:
-        acked = [i.seq for i in p.inputs if i.kind == "answer" and i.key == key and i.acked]
+        acked = [i for i in p.inputs if i.kind == "answer" and i.key == key and i.acked]
         if not acked:
             continue
-        last = max(acked)
-        allowed = [s for s in p.sent[key] if s >= last]
+        last = max(i.seq for i in acked)
+        floor = max(i.floor for i in acked)
+        allowed = [s for s in p.sent[key] if s >= floor]
         stored = working.get(key, (None, None))[0]
         if key not in working:
             problems.append(f"{p} key {key}: answer #{last} acknowledged, nothing stored")
-        elif not any(a.value(p.nfp, key, s) == a.comparable(key, stored) for s in allowed):
+        elif floor < last and not any(
+            a.value(p.nfp, key, s) == a.comparable(key, stored) for s in p.sent[key] if s >= last
+        ):
+            # taken from an answer on an earlier copy of the same screen (settle_acks): kept
+            # next to the bot logs, since it is the case a replay bug would hide behind
+            p.ambiguous.append(_trail(p, 0, {key}))
+        if key in working and not any(
+            a.value(p.nfp, key, s) == a.comparable(key, stored) for s in allowed
+        ):
             problems.append(
                 f"{p} key {key}: answer #{last} ({a.value(p.nfp, key, last)!r}) was "
-                f"acknowledged, but {stored!r} = {a.describe(stored)} is stored (lost or "
+                + (
+                    f"acknowledged (it or one from #{floor} on), but"
+                    if floor < last
+                    else "acknowledged, but"
+                )
+                + f" {stored!r} = {a.describe(stored)} is stored (lost or "
                 f"overwritten by an older one)"
             )
     # confirmations: none twice, none acknowledged and missing
@@ -675,26 +726,57 @@ async def _rounds(tmp_path: Path) -> None:
             p.settle_acks()
         state = read_db(db)
         problems = [msg for p in people for msg in check_person(p, state, sb, bot)]
+        ambiguous = [t for p in people for t in p.ambiguous]
+        if ambiguous:
+            (tmp_path / "ambiguous-acks.txt").write_text("\n\n".join(ambiguous) + "\n")
         if code != 0:
             problems.append(f"the final clean run exited {code}")
         if unsettled:
             problems.append(f"the final clean run never went quiet: {unsettled}")
         summary = _summary(people, chaos, bot, time.monotonic() - started, tmp_path)
         print(summary)
-        trails = [_trail(p) for p in people if any(m.startswith(str(p)) for m in problems)]
+        trails = [
+            _trail(p, keys={k for m in problems if m.startswith(str(p)) for k in _keys_named(m)})
+            for p in people
+            if any(m.startswith(str(p)) for m in problems)
+        ]
         assert not problems, "\n".join([*problems, "", summary, *trails])
         answered = sum(1 for p in people for i in p.inputs if i.kind == "answer" and i.acked)
         assert bot.kills >= 20 or ROUNDS < 20
         assert answered >= 10 * len(people), f"too little happened to test anything\n{summary}"
 
 
-def _trail(p: Person, last: int = 12) -> str:
-    """A person's last inputs and the screen they last saw, for a failure message."""
+def _trail(p: Person, last: int = 12, keys: set[str] | None = None) -> str:
+    """A person's last inputs, and every input and screen of the ``keys`` a failure names."""
     lines = [f"{p}, last {last} inputs (round, kind, key #seq, what, acknowledged):"]
     for i in p.inputs[-last:]:
         key = f"{i.key} #{i.seq}" if i.key else "-"
         lines.append(f"  r{i.round} {i.kind} {key} {i.what} {'acked' if i.acked else ''}")
+    answers = {str(a.get("callback_query_id")): a.get("text") for a in p.user.callback_answers}
+    for k in sorted(keys or ()):
+        lines.append(f"{p}, inputs to {k} and the screens from the first one on:")
+        mine = [i for i in p.inputs if i.key == k]
+        start = min((i.cursor for i in mine), default=len(p.history))
+        events: list[tuple[int, int, str]] = []
+        for i in mine:
+            pressed = f" on message {i.on_message}" if i.on_message is not None else ""
+            answer = f", callback answer {answers.get(i.query_id)!r}" if i.query_id else ""
+            events.append(
+                (
+                    i.cursor,
+                    0,
+                    f"  r{i.round} {i.kind} #{i.seq} {i.what}{pressed}{answer}"
+                    f" {'acked' if i.acked else ''}",
+                )
+            )
+        for n, seen in enumerate(p.history[start : start + 30], start=start):
+            events.append((n, 1, f"    screen {n}: {seen.msg.kind} {_describe_seen(seen)}"))
+        lines += [text for _, _, text in sorted(events)]
     return "\n".join(lines)
+
+
+def _keys_named(problem: str) -> list[str]:
+    return re.findall(r" key (\w+):", problem)
 
 
 def _summary(
