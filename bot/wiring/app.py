@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from telegram import Bot, BotCommand
 from telegram.ext import ApplicationBuilder, ContextTypes, Updater
@@ -22,9 +23,15 @@ from storage import people, regions
 from storage.db import Database, require_fts5
 from storage.regions import CountryRow
 
+if TYPE_CHECKING:
+    from bot.outbox.sender import OutboxSender
+
 log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 24
+# How long the outbox waits at a start for the updates a crash left in the inbox: they are
+# a handful and take well under a second; an outage must not hold up prompts for long.
+REPLAY_HOLD_S = 10.0
 
 
 @dataclass
@@ -141,7 +148,7 @@ async def _post_init(app: BotApplication) -> None:
     if recovered:
         log.info("%d update(s) fetched before the last stop were not processed: now", recovered)
     await _set_commands(app)
-    await start_background(app, svc)
+    await start_background(app, svc, after_replay=bool(recovered))
     log.info(
         "started as @%s: %d regions, %d countries, database %s (schema v%d)",
         app.bot.username,
@@ -194,8 +201,15 @@ async def _set_commands(app: BotApplication) -> None:
     await app.bot.set_my_commands([BotCommand(n, tr.gettext(d)) for n, d in menu_commands()])
 
 
-async def start_background(app: BotApplication, svc: Services) -> None:
-    """The outbox sender (its own rate-limited Bot) and the cycle's jobs."""
+async def start_background(
+    app: BotApplication, svc: Services, *, after_replay: bool = False
+) -> None:
+    """The outbox sender (its own rate-limited Bot) and the cycle's jobs.
+
+    ``after_replay``: updates a crash left in the inbox are queued; the sender starts once
+    they are processed (at most :data:`REPLAY_HOLD_S` later), see
+    :meth:`DurablePolling.replayed`.
+    """
     from bot.outbox.sender import OutboxSender, make_outbox_bot
     from bot.reporting.schedule import tick
 
@@ -203,11 +217,32 @@ async def start_background(app: BotApplication, svc: Services) -> None:
     outbox_bot = make_outbox_bot(app.bot.token, opts.base_url, _file_url(opts))
     await outbox_bot.initialize()
     sender = OutboxSender(svc, outbox_bot, pacer=app.bot_data.get("pacer"))
-    sender.start()
     svc.outbox_waker = sender.wake
     app.bot_data["outbox"] = (sender, outbox_bot)
+    polling: DurablePolling | None = app.bot_data.get("polling")
+    if after_replay and polling is not None:
+        # a plain task (PTB's create_task is for a running Application): stop_background
+        # cancels it if the bot stops first
+        app.bot_data["outbox_hold"] = asyncio.create_task(
+            _start_after_replay(app, sender, polling), name="outbox-after-replay"
+        )
+    else:
+        sender.start()
     schedule_jobs(app, svc)
     await tick(svc)  # catch up on whatever fell due while the bot was stopped
+
+
+async def _start_after_replay(
+    app: BotApplication, sender: OutboxSender, polling: DurablePolling
+) -> None:
+    if not await polling.replayed(REPLAY_HOLD_S):
+        log.warning(
+            "updates kept from before the last stop still unprocessed after %.0f s: "
+            "the outbox starts anyway",
+            REPLAY_HOLD_S,
+        )
+    if app.bot_data.get("outbox", (None,))[0] is sender:  # not stopped meanwhile
+        sender.start()
 
 
 async def _digests_due(svc: Services) -> None:
@@ -285,6 +320,10 @@ async def _post_stop(app: BotApplication) -> None:
 
 async def stop_background(app: BotApplication) -> None:
     """Stop the outbox sender and close its Bot; the Bot is closed even if stopping failed."""
+    hold: asyncio.Task[None] | None = app.bot_data.pop("outbox_hold", None)
+    if hold is not None and not hold.done():
+        hold.cancel()
+        await asyncio.wait({hold})  # not `await hold`: that would swallow our own cancel
     if "outbox" in app.bot_data:
         sender, outbox_bot = app.bot_data.pop("outbox")
         try:

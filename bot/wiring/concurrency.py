@@ -63,6 +63,10 @@ class DurablePolling:
         self._processor = processor
         self._services = services
         self._recovered: set[int] = set()
+        self._replaying: set[int] = set()  # queued by recover() and not processed yet
+        self._replayed = asyncio.Event()
+        self._replayed.set()
+        processor.on_finished = self._finished_one
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._bot, name)
@@ -123,9 +127,32 @@ class DurablePolling:
         replay = [u for i, u, applied in kept if not applied or last_of_chat[_chat_key(u)] == i]
         for update_id, _, _ in kept:
             self._recovered.add(update_id)  # Telegram may deliver it too: processed once
+        self._replaying = {u.update_id for u in replay}
+        if self._replaying:
+            self._replayed.clear()
         for update in replay:
             await queue.put(update)
         return len(replay)
+
+    def _finished_one(self, update_id: int) -> None:
+        self._replaying.discard(update_id)
+        if not self._replaying:
+            self._replayed.set()
+
+    async def replayed(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait until what :meth:`recover` queued has been processed; False after ``timeout``.
+
+        The outbox waits for this at a start after a crash: a screen it still holds (the one
+        in flight at the crash) may already be answered by an update waiting in the inbox,
+        and sent first it would show a question the person has answered, whose buttons the
+        replay then turns stale. Processed first, the answer makes that screen out of date,
+        and the outbox drops it (its ``screen_current`` condition).
+        """
+        try:
+            await asyncio.wait_for(self._replayed.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     async def forget_finished(self) -> None:
         """At a clean stop: the processed updates leave the inbox."""
@@ -152,6 +179,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._tails: dict[int, asyncio.Future[None]] = {}
         self._finished: set[int] = set()
+        self.on_finished: Callable[[int], None] | None = None
 
     @property
     def has_finished(self) -> bool:
@@ -180,6 +208,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 done_processing(token)
             if isinstance(update, Update):
                 self._finished.add(update.update_id)
+                if self.on_finished is not None:
+                    self.on_finished(update.update_id)
 
     async def _in_chat_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)

@@ -135,3 +135,58 @@ async def test_a_kill_after_the_answer_was_stored_but_before_its_reply_still_sho
         finally:
             await _stop(proc, signal.SIGTERM)
     assert await _stored_answers(db_path) == {"new_cases": 2222}  # once, on its own question
+
+
+async def test_a_screen_in_flight_at_a_kill_is_not_sent_again_once_the_kept_press_moves_on(
+    tmp_path: Path,
+) -> None:
+    """After a kill, what people said is processed before the outbox sends what it held.
+
+    The outbox had sent question 5 (a choice) and was waiting for Telegram's answer when the
+    process died, so that row is still "in flight"; the NFP had already pressed an option on
+    it, and the press waits in the inbox. Sent first at the next start, the row would show
+    question 5 a second time, whose buttons the replayed press then makes stale: a person
+    who answers that copy is told "nothing was changed". Processed first, the press moves
+    the NFP on and the outbox drops the screen as out of date.
+    """
+    db_path = tmp_path / "cli.sqlite3"
+    await _seed(db_path)
+    async with Sandbox() as sb:
+        user = sb.user(NFP, "Aibek")
+        proc = await _started(tmp_path, sb, user)
+        try:
+            # the week's prompt and reminders (real dates) go first: the faults below are the
+            # questionnaire's
+            await sb.settle(timeout=15, quiet=1.5)
+            for n, value in enumerate(["1000", "20", "300"], start=2):
+                await user.send(value)
+                assert f"Question {n} of 9" in (await _question(user)).text
+            # the reply with question 5 is refused, so the outbox delivers it; Telegram's
+            # answer to the outbox then never comes back before the kill
+            sb.inject("sendMessage", status=502, chat_id=NFP)
+            sb.inject("sendMessage", delay=60, chat_id=NFP)
+            await user.send("40")
+            question5 = await _question(user)
+            assert "Question 5 of 9" in question5.text
+            # the chat is busy with a reply that hangs, so the press waits, kept, in the inbox
+            sb.inject("sendMessage", delay=60, chat_id=NFP)
+            await user.send("/help")
+            await next_sent(user)
+            await user.press("Targeted measures", message_id=question5.message_id)
+            for _ in range(200):  # until Telegram forgot the press: confirmed by the next poll
+                if sb.pending_updates == 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert sb.pending_updates == 0
+        finally:
+            await _stop(proc, signal.SIGKILL)
+        sb.faults.clear()
+        proc = await start_bot(tmp_path, sb, sb.token)
+        try:
+            assert "Question 6 of 9" in (await _question(user)).text
+            await sb.settle(timeout=10, quiet=1.5)  # the outbox had its chance to send
+        finally:
+            await _stop(proc, signal.SIGTERM)
+    copies = [m for m in user.events if m.kind == "sent" and "Question 5 of" in (m.text or "")]
+    assert len(copies) == 1, [m.message_id for m in copies]
+    assert (await _stored_answers(db_path))["measures"] == "targeted"
