@@ -181,7 +181,17 @@ async def button(update: Update, context: BotContext, data: ReportButton) -> Non
             if screen.kind == "stale" or screen.error is None
             else error_text(tr, screen.error).removeprefix("⚠️ ")
         )
-        await answer_query(update, text)
+        if not context.recovered or screen.kind == "stale":
+            await answer_query(update, text)
+            return
+        # kept from before a crash (a double tap behind a press that was applied): the
+        # screen that press brought may have died with the process, and the applied press
+        # is not replayed when something of the chat follows it; show where they stand
+        try:
+            await answer_query(update, text)
+        except TelegramError as err:  # cosmetic, and likely too old by now
+            log.info("could not answer a re-delivered button press: %s", err)
+        await show(update, context, screen, tr)
         return
     if screen.hint == "toggled":
         _, rows = render(screen, tr, context.svc.config)

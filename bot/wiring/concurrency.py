@@ -134,6 +134,10 @@ class DurablePolling:
             await queue.put(update)
         return len(replay)
 
+    def is_recovered(self, update_id: int) -> bool:
+        """Whether the update was kept from before the last stop (queued by :meth:`recover`)."""
+        return update_id in self._recovered
+
     def _finished_one(self, update_id: int) -> None:
         self._replaying.discard(update_id)
         if not self._replaying:

@@ -11,13 +11,16 @@ assert away.
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from telegram import Update, User
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.core.i18n import Translator, pick_language, translator
 from bot.core.services import Services
+
+if TYPE_CHECKING:
+    from bot.wiring.concurrency import DurablePolling
 from bot.people.roles import get_person
 
 
@@ -64,6 +67,20 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     def user_id(self) -> int:
         """The Telegram id of :attr:`user`."""
         return self.user.id
+
+    @property
+    def recovered(self) -> bool:
+        """Whether this update was kept from before the last stop and is processed only now.
+
+        Its reply, or the screen it answered, may have died with that process: handlers that
+        would otherwise send nothing new show where the person stands.
+        """
+        polling: DurablePolling | None = self.application.bot_data.get("polling")
+        return (
+            polling is not None
+            and self._update_id is not None
+            and polling.is_recovered(self._update_id)
+        )
 
     async def reader(self) -> Translator:
         """The translator for whoever sent the update: their chosen language, else their app's.

@@ -190,3 +190,52 @@ async def test_a_screen_in_flight_at_a_kill_is_not_sent_again_once_the_kept_pres
     copies = [m for m in user.events if m.kind == "sent" and "Question 5 of" in (m.text or "")]
     assert len(copies) == 1, [m.message_id for m in copies]
     assert (await _stored_answers(db_path))["measures"] == "targeted"
+
+
+async def test_a_double_tap_kept_behind_an_applied_press_still_brings_the_next_question(
+    tmp_path: Path,
+) -> None:
+    """The press was applied, its reply died in the kill, and a second tap on the same button
+    waits unprocessed in the inbox. At the next start the applied press is not re-shown
+    (something of the chat follows it), and the tap is stale: it used to get only its
+    "no longer valid" toast, so the person never saw the next question. A stale press
+    processed after a restart shows the current screen with that notice instead.
+    """
+    db_path = tmp_path / "cli.sqlite3"
+    await _seed(db_path)
+    async with Sandbox() as sb:
+        user = sb.user(NFP, "Aibek")
+        proc = await _started(tmp_path, sb, user)
+        try:
+            await sb.settle(timeout=15, quiet=1.5)  # the week's prompt and reminders first
+            for n, value in enumerate(["1000", "20", "300", "40"], start=2):
+                await user.send(value)
+                question = await _question(user)
+                assert f"Question {n} of 9" in question.text
+            # the reply with question 6 never arrives, and question 5 keeps its buttons
+            sb.inject("sendMessage", delay=30, drop=True, chat_id=NFP)
+            sb.inject("editMessageReplyMarkup", status=500, chat_id=NFP)
+            await user.press("Targeted measures", message_id=question.message_id)
+            await user.press("Targeted measures", message_id=question.message_id)
+            db = await Database.open(db_path, migrate=False)
+            try:
+                for _ in range(200):  # the first press stored, both confirmed to Telegram
+                    stored = await db.fetchval(
+                        "SELECT count(*) FROM answers WHERE key = ?", ("measures",)
+                    )
+                    if stored and sb.pending_updates == 0:
+                        break
+                    await asyncio.sleep(0.05)
+            finally:
+                await db.close()
+            assert stored == 1 and sb.pending_updates == 0
+        finally:
+            await _stop(proc, signal.SIGKILL)
+        user.drain()
+        sb.faults.clear()
+        proc = await start_bot(tmp_path, sb, sb.token)
+        try:
+            assert "Question 6 of 9" in (await _question(user)).text  # without a nudge
+        finally:
+            await _stop(proc, signal.SIGTERM)
+    assert (await _stored_answers(db_path))["measures"] == "targeted"
