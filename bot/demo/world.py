@@ -75,7 +75,8 @@ class World:
             self.app = build_application(
                 self.config,
                 self.sandbox.token,
-                Options(base_url=self.sandbox.base_url, clock=self.clock),
+                # digests at the story's times (deliver), not at one real second in
+                Options(base_url=self.sandbox.base_url, clock=self.clock, digests_at_start=False),
             )
             await stack.enter_async_context(polling(self.app))
             yield self
