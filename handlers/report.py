@@ -63,7 +63,7 @@ async def show(
         return
     if screen.kind not in SESSION_SCREENS:
         return
-    await reports.screen_shown(context.svc, user.id, screen.nonce, message_id, keyboard=bool(rows))
+    reports.screen_shown(context.svc, user.id, screen.nonce, message_id, keyboard=bool(rows))
     pressed = update.callback_query.message if update.callback_query else None
     old = screen.shown_before
     if (

@@ -346,6 +346,26 @@ async def record_shown(
         await db.call(_record_shown, tg_id, nonce, message_id, keyboard, outbox_id)
 
 
+def defer_shown(db: Database, tg_id: int, nonce: int, message_id: int, *, keyboard: bool) -> None:
+    """:func:`record_shown` of a sent screen, run with the next write transaction
+    (:meth:`Database.defer`): the answer that showed it then costs no round trip of its own.
+
+    Never moves the record back to an older message of the same screen (a private chat's
+    message ids grow): run late, it must not undo a newer record.
+    """
+    db.defer(_record_sent_shown, tg_id, nonce, message_id, keyboard)
+
+
+def _record_sent_shown(c: Conn, tg_id: int, nonce: int, message_id: int, keyboard: bool) -> None:
+    execute(
+        c,
+        "UPDATE sessions SET shown_message_id = ?, shown_keyboard = ?, shown_outbox_id = NULL"
+        " WHERE tg_id = ? AND nonce = ?"
+        " AND (shown_message_id IS NULL OR shown_message_id <= ?)",
+        (message_id, int(keyboard), tg_id, nonce, message_id),
+    )
+
+
 def _record_shown(
     c: Conn,
     tg_id: int,

@@ -381,15 +381,16 @@ async def _screen(
     return screen
 
 
-async def screen_shown(
-    svc: Services, tg_id: int, nonce: int, message_id: int, *, keyboard: bool
-) -> None:
+def screen_shown(svc: Services, tg_id: int, nonce: int, message_id: int, *, keyboard: bool) -> None:
     """The screen of session ``nonce`` is now on display as ``message_id``.
 
-    A second small transaction after the send (its result is needed); the per-chat order
-    of update processing makes the person's next message wait for it.
+    Recorded with the next write transaction (:meth:`storage.db.Database.defer`), not in one
+    of its own after the send: the person's next update begins with it (before it reads
+    the session), and at the latest the update inbox's next transaction, the one that lets
+    this update go, commits it; a crash before that replays this update, which shows the
+    screen again and records it anew.
     """
-    await store.record_shown(svc.db, tg_id, nonce, message_id=message_id, keyboard=keyboard)
+    store.defer_shown(svc.db, tg_id, nonce, message_id, keyboard=keyboard)
 
 
 async def show_later(
