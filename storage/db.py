@@ -223,6 +223,14 @@ PROCESSED_KEEP = timedelta(days=7)  # Telegram renumbers updates at random after
 _PRUNE_EVERY = 256  # update ids: prune the processed-updates table about this often
 
 
+class Changed(Exception):
+    """A transaction's expectation (:meth:`Tx.expect`) did not hold: nothing was written.
+
+    The caller decided on data it had at hand instead of reading it first; the data had
+    changed meanwhile, so it starts again, reading.
+    """
+
+
 class AlreadyProcessed(Exception):
     """This update's effect was already committed (Telegram delivered it again)."""
 
@@ -442,7 +450,7 @@ class Database(_Reads):
             yield tx
             if tx._committed:
                 tx._check()  # nothing awaited between the finishing call and here either
-            elif tx._attempted or claim:
+            elif tx._attempted or claim or tx._expected:
                 # with the BEGIN and the claim if they are still pending
                 await tx._call(_nothing, "COMMIT", commit=True)
             tx._disarm()
@@ -591,6 +599,8 @@ class Tx(_Reads):
         self._db = db
         # the Database's deferred writes this transaction took with its BEGIN
         self._deferred: list[Callable[[Conn], object]] = []
+        # checks of data the caller had at hand (expect), run with the BEGIN
+        self._expected: list[Callable[[Conn], bool]] = []
         self._claim: UpdateMark | None = claim
         self._busy_timeout_ms = busy_timeout_ms
         self._pending_begin = True
@@ -626,6 +636,24 @@ class Tx(_Reads):
             raise AwaitInTransaction(message)
         log.warning("%s", message)
 
+    @property
+    def begun(self) -> bool:
+        """Whether a call has gone to the database thread (its BEGIN is no longer pending)."""
+        return not self._pending_begin
+
+    def expect(self, check: Callable[[Conn], bool]) -> None:
+        """Run ``check(conn)`` in this transaction's first call, right after its BEGIN (and
+        the update's claim), before anything else: if it is false, that call raises
+        :class:`Changed` and the transaction rolls back, nothing written.
+
+        Lets a step decide on data it already has (e.g. the state its previous step left)
+        and read it only to confirm, in the same round trip as its writes, instead of in a
+        round trip of its own. Only before the first call (see :attr:`begun`).
+        """
+        if not self._pending_begin:
+            raise RuntimeError("expect() after the transaction's first call")
+        self._expected.append(check)
+
     async def call(
         self, fn: Callable[Concatenate[Conn, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
@@ -651,6 +679,7 @@ class Tx(_Reads):
         begin = self._pending_begin
         claim, busy = self._claim, self._busy_timeout_ms
         deferred = self._db._take_deferred() if begin and self._db is not None else []
+        expected = self._expected if begin else []
 
         def run(conn: Conn) -> T:
             if begin:
@@ -658,6 +687,8 @@ class Tx(_Reads):
                 try:
                     for write in deferred:
                         write(conn)
+                    if not all(check(conn) for check in expected):
+                        raise Changed("the data a step decided on changed meanwhile")
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -428,9 +428,35 @@ class Step:
 WeekBefore = Callable[[str], str]  # the week before a week (the domain's calendar)
 
 
-async def load_step(db: Database | Tx, tg_id: int, week_before: WeekBefore) -> Step:
-    """Everything a step of ``tg_id``'s questionnaire reads, in one round trip."""
+async def load_step(
+    db: Database | Tx, tg_id: int, week_before: WeekBefore, known: Step | None = None
+) -> Step:
+    """Everything a step of ``tg_id``'s questionnaire reads, in one round trip.
+
+    ``known``: the step as the caller last saw it (what its previous step loaded). At the
+    start of a transaction it is taken as is, and only confirmed: loaded again and
+    compared in the transaction's first call, with its BEGIN (:meth:`Tx.expect`), which
+    raises :class:`storage.db.Changed` if anything differs. An answer then decides on it
+    and writes in one round trip instead of two; whatever changed it meanwhile (another
+    process, a revoked NFP, a take-over) is seen as it would be by a read.
+    """
+    if known is not None and isinstance(db, Tx) and not db.begun:
+        db.expect(lambda c: _load_step(c, tg_id, week_before) == known)
+        return known
     return await db.call(_load_step, tg_id, week_before)
+
+
+def with_shown(step: Step, nonce: int, message_id: int, keyboard: bool) -> Step:
+    """``step`` as :func:`defer_shown`'s write leaves it (the same rule, in memory)."""
+    session = step.session
+    if session is None or session.nonce != nonce:
+        return step
+    if session.shown_message_id is not None and session.shown_message_id > message_id:
+        return step
+    shown = replace(
+        session, shown_message_id=message_id, shown_keyboard=keyboard, shown_outbox_id=None
+    )
+    return replace(step, session=shown, outbox_sent_id=None)
 
 
 def _load_step(c: Conn, tg_id: int, week_before: WeekBefore) -> Step:
