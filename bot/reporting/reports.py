@@ -157,6 +157,22 @@ async def open_report(
         week = cycle.shift_week(current, -1) if previous else current
     elif not await _offered_week(svc, iso3, week, current):
         raise ValueError(f"not a week that can be reported: {week!r}")
+    q = region.questionnaire
+
+    def plan(
+        answers: dict[str, Any], old: Session | None, report_id: int
+    ) -> tuple[str, dict[str, Any] | None]:
+        step = _next_step(q, answers)
+        return step, _kept(old, report_id, step)
+
+    try:  # the common case, in one round trip: a report nobody else edits, not confirmed
+        async with svc.db.transaction() as tx:
+            state = await store.open_plain(
+                tx, now, iso3, week, q.version, tg_id, plan, _week_before
+            )
+            return await _screen(tx, svc, tg_id, state)
+    except store.NotPlain:
+        pass
     async with svc.db.transaction() as tx:
         report = await store.get_or_create(tx, now, iso3, week, region.questionnaire.version)
         if report.editor not in (None, tg_id) and not take_over:
@@ -236,7 +252,10 @@ def _next_step(q: Questionnaire, answers: dict[str, Any]) -> str:
 
 async def _kept_data(tx: Tx, tg_id: int, report_id: int, step: str) -> dict[str, Any] | None:
     """The scratch data of a session reopened at the step it was on (the ticks so far)."""
-    old = await store.session(tx, tg_id)
+    return _kept(await store.session(tx, tg_id), report_id, step)
+
+
+def _kept(old: Session | None, report_id: int, step: str) -> dict[str, Any] | None:
     if old is None or old.report_id != report_id or old.step not in (step, OTHER + step):
         return None
     return old.data or None
@@ -820,10 +839,34 @@ async def _confirm(
     _, country = svc.config.country(report.iso3)
     deadline = cycle.cycle_for(region, country, report.week).deadline
     late = now > deadline
-    after_digest = await store.digest_posted(tx, region.key, report.week)
     # what is confirmed is the questionnaire in force now: its questions, its version
     keys = set(region.questionnaire.keys)
     answers = {key: value for key, value in answers.items() if key in keys}
+    if report.version == 0:
+        # the common case, a first confirmation, as the step's one round trip
+        after_digest, confirmed = await store.confirm_first(
+            tx,
+            now,
+            report,
+            answers,
+            tg_id,
+            late=late,
+            region_key=region.key,
+            warnings=[w.check.key for w in warnings],
+            questionnaire_version=region.questionnaire.version,
+            session_step=f"{CONFIRMED}{report.id}",
+        )
+        return Screen(
+            "confirmed",
+            iso3=report.iso3,
+            week=report.week,
+            answers=answers,
+            report=confirmed,
+            late=bool(confirmed and confirmed.late),
+            after_digest=after_digest,
+            version=1,
+        )
+    after_digest = await store.digest_posted(tx, region.key, report.week)
     version = await store.add_version(
         tx,
         now,
