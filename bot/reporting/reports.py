@@ -817,7 +817,10 @@ async def _apply(
                 tx, now, tg_id, report.id, WARNINGS, mode, _week_before, last=True
             )
             return await _screen(tx, svc, tg_id, after)
-        return await _confirm(tx, svc, now, tg_id, report, region, answers, warnings)
+        screen = await _confirm(tx, svc, now, tg_id, report, region, answers, warnings)
+        # the thanks are in the language loaded with the step: no read of the person for it
+        screen.language, screen.language_loaded = state.language, True
+        return screen
     raise AnswerError("stale")
 
 
