@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import warnings
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from telegram import (
     Bot,
@@ -138,6 +139,47 @@ REPLY_RETRY_BUDGET = 5.0
 REPLY_ATTEMPTS = 3
 
 
+# The same parameters as JSON text, for the raw calls below (PTB would serialise the object)
+NO_PREVIEW_JSON = '{"is_disabled":true}'
+
+
+def keyboard_json(rows: list[list[tuple[str, str]]]) -> str:
+    """``reply_markup`` for an inline keyboard as the JSON text Telegram reads.
+
+    What :func:`keyboard` builds as PTB objects, without them: on the questionnaire's hot
+    path building ``InlineKeyboardButton`` objects only for PTB to turn them back into
+    JSON was a measurable share of the bot's CPU per answer.
+    """
+    return json.dumps(
+        {
+            "inline_keyboard": [
+                [{"text": label, "callback_data": data} for label, data in row] for row in rows
+            ]
+        },
+        ensure_ascii=False,
+    )
+
+
+async def api_call(bot: Bot, method: str, params: dict[str, Any]) -> Any:
+    """Call a Bot API method and return Telegram's JSON result as it came (no PTB objects).
+
+    For the replies of the hot path, where the answer is not needed (an edit, a toast) or
+    only its ``message_id`` is: PTB's ``Message.de_json`` for every sent or edited message
+    was the largest single cost of an answer (bench.report_throughput, py-spy). Goes
+    through PTB's ``_post``, so the rate limiter (replies' share of the budget), the
+    request backend and PTB's error mapping (``BadRequest``, ``RetryAfter``, ``TimedOut``
+    ...) are the same as for ``Bot.send_message``; ``Bot.do_api_request`` would be the
+    public door, but it warns for every method PTB has a function for. ``None`` values
+    are dropped (Telegram's optional parameters), as PTB does.
+    """
+    return await bot._post(method, params)
+
+
+def _chat_id(update: Update) -> int | None:
+    chat = update.effective_chat
+    return None if chat is None else chat.id
+
+
 def retry_after_seconds(exc: RetryAfter) -> float:
     """``retry_after`` as seconds: PTB gives an int (deprecated) or a timedelta."""
     with warnings.catch_warnings():
@@ -160,23 +202,57 @@ async def reply(
     chat = update.effective_chat
     if chat is None:
         return None
+    return await _flood_retried(
+        lambda: chat.send_message(
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            link_preview_options=NO_PREVIEW,
+        )
+    )
+
+
+async def reply_id(
+    update: Update, text: str, rows: list[list[tuple[str, str]]] | None = None
+) -> int | None:
+    """:func:`reply` for the hot path: the same message, retried the same way; only the
+    sent message's id comes back (no PTB ``Message`` is built, see :func:`api_call`)."""
+    chat_id = _chat_id(update)
+    if chat_id is None:
+        return None
+    params: dict[str, Any] = {
+        "chat_id": chat_id,
+        "text": text,
+        "parse_mode": ParseMode.HTML.value,
+        "link_preview_options": NO_PREVIEW_JSON,
+    }
+    if rows:
+        params["reply_markup"] = keyboard_json(rows)
+    bot = update.get_bot()
+    # a dict of our own each attempt: PTB's _post adds to the one it is given
+    result = await _flood_retried(lambda: api_call(bot, "sendMessage", dict(params)))
+    return int(cast(dict[str, Any], result)["message_id"])
+
+
+T = TypeVar("T")
+
+
+async def _flood_retried(send: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``send()`` again after a 429's ``retry_after`` while the waits stay within
+    :data:`REPLY_RETRY_BUDGET` (at most :data:`REPLY_ATTEMPTS` tries); then it raises."""
     waited = 0.0
-    for attempt in range(1, REPLY_ATTEMPTS + 1):
+    attempt = 1
+    while True:
         try:
-            return await chat.send_message(
-                text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                link_preview_options=NO_PREVIEW,
-            )
+            return await send()
         except RetryAfter as exc:
             wait = retry_after_seconds(exc)
             if attempt == REPLY_ATTEMPTS or waited + wait > REPLY_RETRY_BUDGET:
                 raise
             log.info("reply refused by flood control (429): again in %.1f s", wait)
             waited += wait
+            attempt += 1
             await asyncio.sleep(wait)
-    return None  # not reached: the last attempt returns or raises
 
 
 async def remove_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:
@@ -186,7 +262,9 @@ async def remove_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:
     than retried when Telegram asks to slow down.
     """
     try:
-        await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+        await api_call(
+            bot, "editMessageReplyMarkup", {"chat_id": chat_id, "message_id": message_id}
+        )
     except TelegramError as err:
         log.debug("could not remove the keyboard of message %d: %s", message_id, err)
 
@@ -211,7 +289,7 @@ async def drop_keyboard(update: Update) -> None:
     if query is None or query.message is None:
         return
     try:
-        await query.edit_message_reply_markup(None)
+        await set_pressed_keyboard(update, None)
     except BadRequest as err:
         if "not modified" not in err.message and "not found" not in err.message:
             raise
@@ -219,9 +297,31 @@ async def drop_keyboard(update: Update) -> None:
         log.info("could not remove the pressed message's keyboard: %s", err)
 
 
+async def set_pressed_keyboard(update: Update, rows: list[list[tuple[str, str]]] | None) -> None:
+    """Replace (``rows``) or remove (``None``) the buttons of the message whose button was
+    pressed; raises as Telegram refuses (the callers decide what is cosmetic)."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    params: dict[str, Any] = {
+        "chat_id": query.message.chat.id,
+        "message_id": query.message.message_id,
+    }
+    if rows is not None:
+        params["reply_markup"] = keyboard_json(rows)
+    await api_call(update.get_bot(), "editMessageReplyMarkup", params)
+
+
 async def answer_query(update: Update, text: str | None = None, *, alert: bool = False) -> None:
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=alert)
+    """Answer the pressed button (the toast, or an alert), through :func:`api_call`."""
+    query = update.callback_query
+    if query is not None:
+        params: dict[str, Any] = {"callback_query_id": query.id}
+        if text is not None:
+            params["text"] = text
+        if alert:
+            params["show_alert"] = True
+        await api_call(update.get_bot(), "answerCallbackQuery", params)
 
 
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:

@@ -22,6 +22,8 @@ from handlers.common import (
     on_callback,
     remove_keyboard,
     reply,
+    reply_id,
+    set_pressed_keyboard,
     split_text,
 )
 from handlers.report_views import edit_note, error_text, render
@@ -42,11 +44,11 @@ async def show(
     text, rows = render(screen, tr, context.svc.config)
     user = context.sender
     pieces = split_text(text)  # a screen longer than one message is several, buttons last
-    message = None
+    message_id = None
     for i, piece in enumerate(pieces):
         last = i == len(pieces) - 1
         try:
-            message = await reply(update, piece, keyboard(rows) if rows and last else None)
+            message_id = await reply_id(update, piece, rows if last else None)
         except (RetryAfter, NetworkError) as err:
             if isinstance(err, BadRequest) or user is None:  # refused for good: not retried
                 raise
@@ -56,20 +58,21 @@ async def show(
             nonce = screen.nonce if screen.kind in SESSION_SCREENS else None
             await reports.show_later(context.svc, user.id, nonce, pieces[i:], rows)
             return
-    if message is None or user is None or screen.kind not in SESSION_SCREENS:
+    chat_id = update.effective_chat.id if update.effective_chat else None
+    if message_id is None or chat_id is None or user is None:
         return
-    await reports.screen_shown(
-        context.svc, user.id, screen.nonce, message.message_id, keyboard=bool(rows)
-    )
+    if screen.kind not in SESSION_SCREENS:
+        return
+    reports.screen_shown(context.svc, user.id, screen.nonce, message_id, keyboard=bool(rows))
     pressed = update.callback_query.message if update.callback_query else None
     old = screen.shown_before
     if (
         screen.shown_keyboard
         and old is not None
-        and old != message.message_id
+        and old != message_id
         and (pressed is None or pressed.message_id != old)
     ):
-        removal = remove_keyboard(context.bot, message.chat_id, old)
+        removal = remove_keyboard(context.bot, chat_id, old)
         if context.application.running:
             # cosmetic: off the chat's chain, so the person's next answer need not wait for it
             context.application.create_task(removal, update=update)
@@ -195,7 +198,7 @@ async def button(update: Update, context: BotContext, data: ReportButton) -> Non
         return
     if screen.hint == "toggled":
         _, rows = render(screen, tr, context.svc.config)
-        await asyncio.gather(answer_query(update), query.edit_message_reply_markup(keyboard(rows)))
+        await asyncio.gather(answer_query(update), set_pressed_keyboard(update, rows))
         return
     # one round trip, not three: the toast, the old keyboard's removal and the next screen
     # go out together (the next screen is what the NFP waits for)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database, Tx
+from storage.db import Conn, Database, Tx
 from storage.timeutil import from_db_required, to_db
 
 
@@ -28,7 +28,19 @@ async def record(
     target: str | None = None,
     **detail: Any,
 ) -> None:
-    await tx.execute(
+    await tx.call(record_on, now, actor, action, target, detail)
+
+
+def record_on(
+    c: Conn,
+    now: datetime,
+    actor: int | None,
+    action: str,
+    target: str | None,
+    detail: dict[str, Any],
+) -> None:
+    """:func:`record` on the database thread, inside a storage step's one call."""
+    c.execute(
         "INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
         (
             to_db(now),
@@ -37,7 +49,7 @@ async def record(
             target,
             json.dumps(detail, ensure_ascii=False) if detail else None,
         ),
-    )
+    ).close()
 
 
 async def entries(db: Database, *, action: str | None = None, limit: int = 100) -> list[AuditEntry]:

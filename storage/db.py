@@ -22,6 +22,15 @@ the update being processed) goes in the same call as its first statement, and
 one-step transaction in one call.
 :func:`count_round_trips` counts the calls (tests hold the hot path to its number).
 
+A write whose result nobody waits for and that only records what happened (the message id
+a screen was shown as) need not cost a round trip of its own: :meth:`Database.defer` queues
+it, and it runs inside the next write transaction, in that transaction's first call (and
+is queued again if that transaction rolls back). The update inbox's transaction, which
+runs at every getUpdates, is such a transaction, and it is the one that lets a processed
+update go: a deferred write queued while processing an update is committed at the latest
+with that update's removal from the inbox, so a crash before that leaves the update there
+to be replayed (as a crash before an undeferred write would).
+
 The rule of the write lock: **nothing but SQL is awaited inside a write transaction.** The
 lock is this process's only writer, so a chart render, a send to Telegram or a broadcast
 fan-out awaited under it would stall every NFP's answer behind it. A transaction notices
@@ -214,6 +223,14 @@ PROCESSED_KEEP = timedelta(days=7)  # Telegram renumbers updates at random after
 _PRUNE_EVERY = 256  # update ids: prune the processed-updates table about this often
 
 
+class Changed(Exception):
+    """A transaction's expectation (:meth:`Tx.expect`) did not hold: nothing was written.
+
+    The caller decided on data it had at hand instead of reading it first; the data had
+    changed meanwhile, so it starts again, reading.
+    """
+
+
 class AlreadyProcessed(Exception):
     """This update's effect was already committed (Telegram delivered it again)."""
 
@@ -294,6 +311,8 @@ class Database(_Reads):
         self._reader = reader
         self.path = path
         self._write_lock = asyncio.Lock()
+        # writes riding along with the next write transaction (see defer), in order
+        self._deferred: list[Callable[[Conn], object]] = []
         _open_databases.add(self)
 
     @classmethod
@@ -353,8 +372,35 @@ class Database(_Reads):
         async with self.transaction() as tx:
             return await tx.finish(fn, *args, **kwargs)
 
+    def defer(
+        self, fn: Callable[Concatenate[Conn, P], object], *args: P.args, **kwargs: P.kwargs
+    ) -> None:
+        """Run ``fn(conn, ...)`` in the next write transaction, ahead of its own statements
+        and in its first call to the database thread: no round trip of its own.
+
+        For small writes that record what happened and that nobody reads before the next
+        write transaction of this process (reads outside a transaction do not see them
+        until then): each must stay right when run later, and after writes queued before
+        it. Rolled back with that transaction, it is queued again for the next one;
+        :meth:`close` commits what is still queued.
+        """
+        self._deferred.append(lambda c: fn(c, *args, **kwargs))
+
+    def _take_deferred(self) -> list[Callable[[Conn], object]]:
+        taken, self._deferred = self._deferred, []
+        return taken
+
+    def _give_back_deferred(self, taken: list[Callable[[Conn], object]]) -> None:
+        self._deferred[:0] = taken  # ahead of any queued since: the order stays
+
     async def close(self) -> None:
-        """Close both connections, the second even when closing the first fails."""
+        """Commit what is deferred, then close both connections (the second even when
+        closing the first fails)."""
+        if self._deferred:
+            try:
+                await self.write(_nothing)
+            except Exception as err:  # closing anyway: those records are lost, not the file
+                log.warning("could not commit %d deferred write(s): %s", len(self._deferred), err)
         _open_databases.discard(self)
         reader, self._reader = self._reader, None
         try:
@@ -396,7 +442,7 @@ class Database(_Reads):
         mark = _current_update.get()
         claim = claim and mark is not None and mark.state == "new"
         await self._lock_write(busy_timeout_ms)
-        tx = Tx(self._conn, mark if claim else None, busy_timeout_ms)
+        tx = Tx(self._conn, mark if claim else None, busy_timeout_ms, self)
         marker = _in_transaction.set((self, tx))
         release = True
         try:
@@ -404,12 +450,15 @@ class Database(_Reads):
             yield tx
             if tx._committed:
                 tx._check()  # nothing awaited between the finishing call and here either
-            elif tx._attempted or claim:
+            elif tx._attempted or claim or tx._expected:
                 # with the BEGIN and the claim if they are still pending
                 await tx._call(_nothing, "COMMIT", commit=True)
             tx._disarm()
         except BaseException as err:
             tx._disarm()
+            if tx._deferred and not tx._committed:
+                self._give_back_deferred(tx._deferred)
+                tx._deferred = []
             if tx._attempted and not tx._committed:
                 # also after a failed COMMIT: a connection left inside a transaction would
                 # refuse every later BEGIN. On the thread, behind whatever call is still
@@ -540,9 +589,18 @@ class Tx(_Reads):
     """
 
     def __init__(
-        self, conn: aiosqlite.Connection, claim: UpdateMark | None, busy_timeout_ms: int | None
+        self,
+        conn: aiosqlite.Connection,
+        claim: UpdateMark | None,
+        busy_timeout_ms: int | None,
+        db: Database | None = None,
     ) -> None:
         self._conn = conn
+        self._db = db
+        # the Database's deferred writes this transaction took with its BEGIN
+        self._deferred: list[Callable[[Conn], object]] = []
+        # checks of data the caller had at hand (expect), run with the BEGIN
+        self._expected: list[Callable[[Conn], bool]] = []
         self._claim: UpdateMark | None = claim
         self._busy_timeout_ms = busy_timeout_ms
         self._pending_begin = True
@@ -578,6 +636,24 @@ class Tx(_Reads):
             raise AwaitInTransaction(message)
         log.warning("%s", message)
 
+    @property
+    def begun(self) -> bool:
+        """Whether a call has gone to the database thread (its BEGIN is no longer pending)."""
+        return not self._pending_begin
+
+    def expect(self, check: Callable[[Conn], bool]) -> None:
+        """Run ``check(conn)`` in this transaction's first call, right after its BEGIN (and
+        the update's claim), before anything else: if it is false, that call raises
+        :class:`Changed` and the transaction rolls back, nothing written.
+
+        Lets a step decide on data it already has (e.g. the state its previous step left)
+        and read it only to confirm, in the same round trip as its writes, instead of in a
+        round trip of its own. Only before the first call (see :attr:`begun`).
+        """
+        if not self._pending_begin:
+            raise RuntimeError("expect() after the transaction's first call")
+        self._expected.append(check)
+
     async def call(
         self, fn: Callable[Concatenate[Conn, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
@@ -602,10 +678,21 @@ class Tx(_Reads):
         self._check()
         begin = self._pending_begin
         claim, busy = self._claim, self._busy_timeout_ms
+        deferred = self._db._take_deferred() if begin and self._db is not None else []
+        expected = self._expected if begin else []
 
         def run(conn: Conn) -> T:
             if begin:
                 _begin(conn, claim, busy)
+                try:
+                    for write in deferred:
+                        write(conn)
+                    if not all(check(conn) for check in expected):
+                        raise Changed("the data a step decided on changed meanwhile")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
             if not commit:
                 return fn(conn)
             try:
@@ -619,6 +706,7 @@ class Tx(_Reads):
 
         self._attempted = True
         self._pending_begin = False
+        self._deferred += deferred  # given back to the Database unless this commits
         self._last = named if isinstance(named, str) else getattr(named, "__qualname__", "SQL")
         try:
             result = await _hop(self._conn, run)
@@ -629,10 +717,15 @@ class Tx(_Reads):
         except BaseException:
             if begin:
                 self._pending_begin = True  # the BEGIN did not stay (or never ran)
+                if deferred and self._db is not None:  # nor what rode along with it
+                    self._deferred = self._deferred[: -len(deferred)]
+                    self._db._give_back_deferred(deferred)
             raise
         if begin and claim is not None:
             claim.state = "claimed"
         self._committed = commit
+        if commit:
+            self._deferred = []  # committed with it
         self._arm()  # the lock is held until the transaction's end, committed or not
         return result
 

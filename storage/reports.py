@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from storage import followups
+from storage import audit, followups
 from storage.db import Conn, Database, Row, Tx, execute, fetchall, fetchone, fetchval
 from storage.followups import Revision
 from storage.timeutil import from_db, from_db_required, to_db
@@ -239,6 +239,90 @@ async def add_version(
     return version
 
 
+async def confirm_first(
+    tx: Tx,
+    now: datetime,
+    report: Report,
+    values: dict[str, Any],
+    by: int,
+    *,
+    late: bool,
+    region_key: str,
+    warnings: list[str],
+    questionnaire_version: int,
+    session_step: str,
+) -> tuple[bool, Report | None]:
+    """A report's first confirmation as one step, COMMIT included (one round trip): whether
+    the region's digest of the week was already posted, the version (1) with it, the
+    person's session idle at ``session_step``, the audit record; (after_digest, the report
+    as confirmed)."""
+    return await tx.finish(
+        _confirm_first,
+        now,
+        report,
+        values,
+        by,
+        late,
+        region_key,
+        warnings,
+        questionnaire_version,
+        session_step,
+    )
+
+
+def _confirm_first(
+    c: Conn,
+    now: datetime,
+    report: Report,
+    values: dict[str, Any],
+    by: int,
+    late: bool,
+    region_key: str,
+    warnings: list[str],
+    qversion: int,
+    session_step: str,
+) -> tuple[bool, Report | None]:
+    after_digest = (
+        fetchval(
+            c, "SELECT 1 FROM digests WHERE region_key = ? AND week = ?", (region_key, report.week)
+        )
+        is not None
+    )
+    execute(
+        c,
+        "INSERT INTO report_versions (report_id, version, answers, confirmed_by, confirmed_at,"
+        " late, after_digest, warnings, questionnaire_version)"
+        " VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            report.id,
+            json.dumps(values, sort_keys=True),
+            by,
+            to_db(now),
+            int(late),
+            int(after_digest),
+            json.dumps(warnings) if warnings else None,
+            qversion,
+        ),
+    )
+    execute(
+        c,
+        "UPDATE reports SET version = 1, first_confirmed_at = COALESCE(first_confirmed_at, ?),"
+        " late = CASE WHEN version = 0 THEN ? ELSE late END, editor = NULL,"
+        " editor_since = NULL, questionnaire_version = ?, updated_at = ? WHERE id = ?",
+        (to_db(now), int(late), qversion, to_db(now), report.id),
+    )
+    _set_session(c, now, by, None, session_step, "fill", {"version": 1})
+    audit.record_on(
+        c,
+        now,
+        by,
+        "confirm",
+        report.iso3,
+        {"week": report.week, "version": 1, "late": late, "after_digest": after_digest},
+    )
+    return after_digest, _get(c, report.id)
+
+
 async def versions(db: Database | Tx, report_id: int) -> list[Version]:
     rows = await db.fetchall(
         "SELECT * FROM report_versions WHERE report_id = ? ORDER BY version", (report_id,)
@@ -346,6 +430,26 @@ async def record_shown(
         await db.call(_record_shown, tg_id, nonce, message_id, keyboard, outbox_id)
 
 
+def defer_shown(db: Database, tg_id: int, nonce: int, message_id: int, *, keyboard: bool) -> None:
+    """:func:`record_shown` of a sent screen, run with the next write transaction
+    (:meth:`Database.defer`): the answer that showed it then costs no round trip of its own.
+
+    Never moves the record back to an older message of the same screen (a private chat's
+    message ids grow): run late, it must not undo a newer record.
+    """
+    db.defer(_record_sent_shown, tg_id, nonce, message_id, keyboard)
+
+
+def _record_sent_shown(c: Conn, tg_id: int, nonce: int, message_id: int, keyboard: bool) -> None:
+    execute(
+        c,
+        "UPDATE sessions SET shown_message_id = ?, shown_keyboard = ?, shown_outbox_id = NULL"
+        " WHERE tg_id = ? AND nonce = ?"
+        " AND (shown_message_id IS NULL OR shown_message_id <= ?)",
+        (message_id, int(keyboard), tg_id, nonce, message_id),
+    )
+
+
 def _record_shown(
     c: Conn,
     tg_id: int,
@@ -408,9 +512,35 @@ class Step:
 WeekBefore = Callable[[str], str]  # the week before a week (the domain's calendar)
 
 
-async def load_step(db: Database | Tx, tg_id: int, week_before: WeekBefore) -> Step:
-    """Everything a step of ``tg_id``'s questionnaire reads, in one round trip."""
+async def load_step(
+    db: Database | Tx, tg_id: int, week_before: WeekBefore, known: Step | None = None
+) -> Step:
+    """Everything a step of ``tg_id``'s questionnaire reads, in one round trip.
+
+    ``known``: the step as the caller last saw it (what its previous step loaded). At the
+    start of a transaction it is taken as is, and only confirmed: loaded again and
+    compared in the transaction's first call, with its BEGIN (:meth:`Tx.expect`), which
+    raises :class:`storage.db.Changed` if anything differs. An answer then decides on it
+    and writes in one round trip instead of two; whatever changed it meanwhile (another
+    process, a revoked NFP, a take-over) is seen as it would be by a read.
+    """
+    if known is not None and isinstance(db, Tx) and not db.begun:
+        db.expect(lambda c: _load_step(c, tg_id, week_before) == known)
+        return known
     return await db.call(_load_step, tg_id, week_before)
+
+
+def with_shown(step: Step, nonce: int, message_id: int, keyboard: bool) -> Step:
+    """``step`` as :func:`defer_shown`'s write leaves it (the same rule, in memory)."""
+    session = step.session
+    if session is None or session.nonce != nonce:
+        return step
+    if session.shown_message_id is not None and session.shown_message_id > message_id:
+        return step
+    shown = replace(
+        session, shown_message_id=message_id, shown_keyboard=keyboard, shown_outbox_id=None
+    )
+    return replace(step, session=shown, outbox_sent_id=None)
 
 
 def _load_step(c: Conn, tg_id: int, week_before: WeekBefore) -> Step:
@@ -550,3 +680,63 @@ async def mark_digest_posted(tx: Tx, now: datetime, region_key: str, week: str) 
         "INSERT INTO digests (region_key, week, posted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (region_key, week, to_db(now)),
     )
+
+
+class NotPlain(Exception):
+    """:func:`open_plain` found a report that is not simply this person's to go on with
+    (another NFP edits it, or it is confirmed): nothing was written, the caller decides."""
+
+
+#: The domain's rule for where a reopened session goes: (step, kept scratch data) from the
+#: report's answers and the person's session before it.
+OpenPlan = Callable[[dict[str, Any], Session | None, int], tuple[str, dict[str, Any] | None]]
+
+
+async def open_plain(
+    tx: Tx,
+    now: datetime,
+    iso3: str,
+    week: str,
+    qversion: int,
+    tg_id: int,
+    plan: OpenPlan,
+    week_before: WeekBefore,
+) -> Step:
+    """Open (creating it if needed) a report nobody else edits and that is not confirmed:
+    ``tg_id`` becomes its editor, the session goes where ``plan`` says, and the step then
+    reached is loaded; the transaction's last call, COMMIT included (one round trip).
+    Raises :class:`NotPlain` (rolled back, nothing written) for any other report."""
+    return await tx.finish(_open_plain, now, iso3, week, qversion, tg_id, plan, week_before)
+
+
+def _open_plain(
+    c: Conn,
+    now: datetime,
+    iso3: str,
+    week: str,
+    qversion: int,
+    tg_id: int,
+    plan: OpenPlan,
+    week_before: WeekBefore,
+) -> Step:
+    found = fetchone(c, "SELECT * FROM reports WHERE iso3 = ? AND week = ?", (iso3, week))
+    if found is None:
+        execute(
+            c,
+            "INSERT INTO reports (iso3, week, questionnaire_version, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (iso3, week, qversion, to_db(now), to_db(now)),
+        )
+        found = fetchone(c, "SELECT * FROM reports WHERE iso3 = ? AND week = ?", (iso3, week))
+    assert found is not None
+    report = _report(found)
+    if report.editor not in (None, tg_id) or report.confirmed:
+        raise NotPlain(report.id)
+    execute(
+        c,
+        "UPDATE reports SET editor = ?, editor_since = ?, updated_at = ? WHERE id = ?",
+        (tg_id, to_db(now), to_db(now), report.id),
+    )
+    step, data = plan(_answers(c, report.id), _session(c, tg_id), report.id)
+    _set_session(c, now, tg_id, report.id, step, "fill", data)
+    return _load_step(c, tg_id, week_before)

@@ -17,9 +17,11 @@ the id of the message they came from, so an edit of that message corrects that a
 from __future__ import annotations
 
 import time
+import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from bot.config import Question, Questionnaire, Region
 from bot.core.callbacks import ReportAction
@@ -44,10 +46,12 @@ from bot.reporting.questionnaire import (
 )
 from storage import audit, outbox, people
 from storage import reports as store
-from storage.db import Tx
+from storage.db import Changed, Database, Tx
 from storage.followups import Revision
 from storage.people import Person
 from storage.reports import Report, Session, SessionMode, Step
+
+T = TypeVar("T")
 
 # A session's step: a question's key, or one of these (the prefixed ones carry an argument)
 REVIEW = "review"
@@ -153,6 +157,22 @@ async def open_report(
         week = cycle.shift_week(current, -1) if previous else current
     elif not await _offered_week(svc, iso3, week, current):
         raise ValueError(f"not a week that can be reported: {week!r}")
+    q = region.questionnaire
+
+    def plan(
+        answers: dict[str, Any], old: Session | None, report_id: int
+    ) -> tuple[str, dict[str, Any] | None]:
+        step = _next_step(q, answers)
+        return step, _kept(old, report_id, step)
+
+    try:  # the common case, in one round trip: a report nobody else edits, not confirmed
+        async with svc.db.transaction() as tx:
+            state = await store.open_plain(
+                tx, now, iso3, week, q.version, tg_id, plan, _week_before
+            )
+            return await _screen(tx, svc, tg_id, state)
+    except store.NotPlain:
+        pass
     async with svc.db.transaction() as tx:
         report = await store.get_or_create(tx, now, iso3, week, region.questionnaire.version)
         if report.editor not in (None, tg_id) and not take_over:
@@ -232,7 +252,10 @@ def _next_step(q: Questionnaire, answers: dict[str, Any]) -> str:
 
 async def _kept_data(tx: Tx, tg_id: int, report_id: int, step: str) -> dict[str, Any] | None:
     """The scratch data of a session reopened at the step it was on (the ticks so far)."""
-    old = await store.session(tx, tg_id)
+    return _kept(await store.session(tx, tg_id), report_id, step)
+
+
+def _kept(old: Session | None, report_id: int, step: str) -> dict[str, Any] | None:
     if old is None or old.report_id != report_id or old.step not in (step, OTHER + step):
         return None
     return old.data or None
@@ -262,9 +285,46 @@ def _week_before(week: str) -> str:
     return cycle.shift_week(week, -1)
 
 
-async def _load(tx: Tx, tg_id: int) -> Step:
-    """All a step reads (session, report, assignments, answers, last week): one round trip."""
-    return await store.load_step(tx, tg_id, _week_before)
+# The step each person's last update left, per database (see _load): what their next
+# answer decides on, confirmed in the same round trip as its writes. Bounded: a person
+# not in it is read as before.
+_known: weakref.WeakKeyDictionary[Database, dict[int, Step]] = weakref.WeakKeyDictionary()
+_KNOWN_MAX = 10_000
+
+
+def _known_of(svc: Services) -> dict[int, Step]:
+    known = _known.get(svc.db)
+    if known is None:
+        known = _known[svc.db] = {}
+    return known
+
+
+def _remember(svc: Services, tg_id: int, state: Step) -> None:
+    known = _known_of(svc)
+    if len(known) >= _KNOWN_MAX and tg_id not in known:
+        known.clear()
+    known[tg_id] = state
+
+
+async def _load(tx: Tx, tg_id: int, svc: Services | None = None) -> Step:
+    """All a step reads (session, report, assignments, answers, last week): one round trip.
+
+    With ``svc``, at the start of a transaction: the step the person's previous update
+    left, if it is known, confirmed with the transaction's first call instead of read in
+    a call of its own (:func:`storage.reports.load_step`); the caller runs again, reading,
+    when that raises :class:`Changed`.
+    """
+    known = _known_of(svc).pop(tg_id, None) if svc is not None else None
+    return await store.load_step(tx, tg_id, _week_before, known)
+
+
+async def _retried(step: Callable[[bool], Awaitable[T]]) -> T:
+    """``step(True)`` (deciding on the known step), then ``step(False)`` (reading it) if
+    what was known had changed: nothing of the first attempt was written."""
+    try:
+        return await step(True)
+    except Changed:
+        return await step(False)
 
 
 async def _answer(
@@ -313,6 +373,7 @@ async def _screen(
     """The screen for the person's current session step (``state``: as just loaded)."""
     if state is None:
         state = await _load(tx, tg_id)
+    _remember(svc, tg_id, state)
     session = state.session
     if session is None or session.report_id is None:
         if session is not None and session.step and session.step.startswith(TAKEN):
@@ -325,6 +386,7 @@ async def _screen(
     fixed = await _fix_step(tx, svc.clock.now(), state, session, report, q)
     if fixed is not None and fixed.session is not None:
         state, session = fixed, fixed.session
+        _remember(svc, tg_id, state)
     answers = state.answers
     last_week = state.last_week
     screen = Screen(
@@ -381,15 +443,19 @@ async def _screen(
     return screen
 
 
-async def screen_shown(
-    svc: Services, tg_id: int, nonce: int, message_id: int, *, keyboard: bool
-) -> None:
+def screen_shown(svc: Services, tg_id: int, nonce: int, message_id: int, *, keyboard: bool) -> None:
     """The screen of session ``nonce`` is now on display as ``message_id``.
 
-    A second small transaction after the send (its result is needed); the per-chat order
-    of update processing makes the person's next message wait for it.
+    Recorded with the next write transaction (:meth:`storage.db.Database.defer`), not in one
+    of its own after the send: the person's next update begins with it (before it reads
+    the session), and at the latest the update inbox's next transaction, the one that lets
+    this update go, commits it; a crash before that replays this update, which shows the
+    screen again and records it anew.
     """
-    await store.record_shown(svc.db, tg_id, nonce, message_id=message_id, keyboard=keyboard)
+    store.defer_shown(svc.db, tg_id, nonce, message_id, keyboard=keyboard)
+    known = _known_of(svc)
+    if tg_id in known:  # as the deferred write will leave it
+        known[tg_id] = store.with_shown(known[tg_id], nonce, message_id, keyboard)
 
 
 async def show_later(
@@ -532,9 +598,16 @@ async def answer_text(
     ``message_id`` is the typed message's: one typed before the current screen was shown
     is not its answer (two devices, a resend on a slow network) and is handed back.
     """
+    return await _retried(lambda known: _answer_text(svc, tg_id, text, message_id, known))
+
+
+async def _answer_text(
+    svc: Services, tg_id: int, text: str, message_id: int | None, known: bool
+) -> Screen | None:
     now = svc.clock.now()
     async with svc.db.transaction() as tx:
-        state = await _load(tx, tg_id)  # with the BEGIN: the one read of this step
+        # with the BEGIN: the one read of this step (or the known step, confirmed there)
+        state = await _load(tx, tg_id, svc if known else None)
         if (revoked := await _unassigned(tx, now, tg_id, state)) is not None:
             return revoked
         active = _active(state, tg_id)
@@ -635,9 +708,16 @@ async def press(
     svc: Services, tg_id: int, nonce: int, action: ReportAction, arg: str = ""
 ) -> Screen:
     """A button of the questionnaire. Stale presses change nothing and say so."""
+    return await _retried(lambda known: _press(svc, tg_id, nonce, action, arg, known))
+
+
+async def _press(
+    svc: Services, tg_id: int, nonce: int, action: ReportAction, arg: str, known: bool
+) -> Screen:
     now = svc.clock.now()
     async with svc.db.transaction() as tx:
-        state = await _load(tx, tg_id)  # with the BEGIN: the one read of this step
+        # with the BEGIN: the one read of this step (or the known step, confirmed there)
+        state = await _load(tx, tg_id, svc if known else None)
         if (revoked := await _unassigned(tx, now, tg_id, state)) is not None:
             return revoked
         active = _active(state, tg_id)
@@ -737,7 +817,10 @@ async def _apply(
                 tx, now, tg_id, report.id, WARNINGS, mode, _week_before, last=True
             )
             return await _screen(tx, svc, tg_id, after)
-        return await _confirm(tx, svc, now, tg_id, report, region, answers, warnings)
+        screen = await _confirm(tx, svc, now, tg_id, report, region, answers, warnings)
+        # the thanks are in the language loaded with the step: no read of the person for it
+        screen.language, screen.language_loaded = state.language, True
+        return screen
     raise AnswerError("stale")
 
 
@@ -759,10 +842,34 @@ async def _confirm(
     _, country = svc.config.country(report.iso3)
     deadline = cycle.cycle_for(region, country, report.week).deadline
     late = now > deadline
-    after_digest = await store.digest_posted(tx, region.key, report.week)
     # what is confirmed is the questionnaire in force now: its questions, its version
     keys = set(region.questionnaire.keys)
     answers = {key: value for key, value in answers.items() if key in keys}
+    if report.version == 0:
+        # the common case, a first confirmation, as the step's one round trip
+        after_digest, confirmed = await store.confirm_first(
+            tx,
+            now,
+            report,
+            answers,
+            tg_id,
+            late=late,
+            region_key=region.key,
+            warnings=[w.check.key for w in warnings],
+            questionnaire_version=region.questionnaire.version,
+            session_step=f"{CONFIRMED}{report.id}",
+        )
+        return Screen(
+            "confirmed",
+            iso3=report.iso3,
+            week=report.week,
+            answers=answers,
+            report=confirmed,
+            late=bool(confirmed and confirmed.late),
+            after_digest=after_digest,
+            version=1,
+        )
+    after_digest = await store.digest_posted(tx, region.key, report.week)
     version = await store.add_version(
         tx,
         now,

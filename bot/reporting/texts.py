@@ -12,6 +12,7 @@ stored ``2026-W47``.
 
 from __future__ import annotations
 
+import functools
 import html
 from datetime import date, datetime
 
@@ -25,8 +26,19 @@ def _week(week: str | Week) -> Week:
 
 
 def week_title(tr: Translator, name: str, week: str | Week) -> str:
-    """``{name} · week {number} ({monday} – {sunday})``: a country's or a region's week."""
-    w = _week(week)
+    """``{name} · week {number} ({monday} – {sunday})``: a country's or a region's week.
+
+    Every questionnaire screen starts with it, and babel's two date formats were a
+    measurable part of an answer's CPU: the title is kept per (language, name, week),
+    which a running bot has a few hundred of at most.
+    """
+    return _week_title(tr.lang, name, str(_week(week)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _week_title(lang: str, name: str, week: str) -> str:
+    tr = Translator(lang)
+    w = Week.parse(week)
     return tr.gettext("{country} · week {number} ({start} – {end})").format(
         country=html.escape(name),
         number=w.number,

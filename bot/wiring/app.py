@@ -18,7 +18,7 @@ from bot.outbox.pacer import Pacer
 from bot.wiring.concurrency import DurablePolling, PerChatUpdateProcessor
 from bot.wiring.context import BotApplication, BotContext
 from bot.wiring.ratelimit import ReplyLimiter
-from bot.wiring.request import AiohttpRequest
+from bot.wiring.request import AiohttpRequest, UpdatesRequest
 from storage import people, regions
 from storage.db import Database, require_fts5
 from storage.regions import CountryRow
@@ -50,7 +50,7 @@ class Options:
 def build_application(config: Config, token: str, options: Options | None = None) -> BotApplication:
     opts = options or Options()
     use_languages(config.languages, config.default_language)
-    requests = (AiohttpRequest(opts.concurrency * 2 + 8, pool_timeout=10.0), AiohttpRequest(1))
+    requests = (AiohttpRequest(opts.concurrency * 2 + 8, pool_timeout=10.0), UpdatesRequest(1))
     processor = PerChatUpdateProcessor(opts.concurrency)
     # one budget for replies and the outbox: Telegram counts both against the same limit
     pacer = Pacer(config.messages_per_second)
@@ -72,7 +72,7 @@ def build_application(config: Config, token: str, options: Options | None = None
         builder = builder.base_url(opts.base_url).base_file_url(file_url)
     app = builder.build()
     # fetched updates are kept in the database before Telegram forgets them (bot.wiring.concurrency)
-    polling = DurablePolling(app.bot, processor, lambda: app.bot_data.get("svc"))
+    polling = DurablePolling(app.bot, processor, lambda: app.bot_data.get("svc"), requests[1])
     app.updater = Updater(cast(Bot, polling), app.update_queue)
     app.bot_data["polling"] = polling
     app.bot_data["config"] = config

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import Bot, Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.wiring.request import UpdatesRequest
 from storage import updates as updates_store
 from storage.db import AlreadyProcessed, done_processing, processing_update, write_failure
 
@@ -58,6 +59,7 @@ class DurablePolling:
         bot: Bot,
         processor: PerChatUpdateProcessor,
         services: Callable[[], Services | None],
+        fetched: UpdatesRequest | None = None,
     ) -> None:
         self._bot = bot
         self._processor = processor
@@ -67,6 +69,8 @@ class DurablePolling:
         self._replayed = asyncio.Event()
         self._replayed.set()
         processor.on_finished = self._finished_one
+        # the getUpdates backend: each update's JSON as Telegram sent it (None: rebuilt)
+        self._fetched = fetched
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._bot, name)
@@ -76,6 +80,7 @@ class DurablePolling:
     ) -> tuple[Update, ...]:
         while True:
             updates = await self._bot.get_updates(offset, *args, **kwargs)
+            raw = self._fetched.take_fetched() if self._fetched is not None else {}
             fresh = tuple(u for u in updates if u.update_id not in self._recovered)
             if fresh or not updates:
                 break
@@ -93,7 +98,7 @@ class DurablePolling:
                     await updates_store.keep(
                         tx,
                         svc.clock.now(),
-                        [(u.update_id, json.dumps(u.to_dict())) for u in fresh],
+                        [(u.update_id, raw.get(u.update_id) or _as_json(u)) for u in fresh],
                         finished,
                     )
             except BaseException as err:
@@ -165,6 +170,11 @@ class DurablePolling:
         if svc is not None and finished:
             async with svc.db.transaction(claim=False) as tx:
                 await updates_store.forget(tx, finished)
+
+
+def _as_json(update: Update) -> str:
+    """An update's JSON rebuilt from PTB's object (when the raw answer is not at hand)."""
+    return json.dumps(update.to_dict())
 
 
 def _chat_key(update: object) -> int | None:

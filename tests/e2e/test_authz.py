@@ -34,6 +34,30 @@ async def _revoke(env: BotEnv, tg_id: int) -> None:
 # --- item 7: a revoked NFP is out at once, at every step -----------------------------------
 
 
+async def test_a_revocation_by_another_process_is_seen_by_the_next_answer(env: BotEnv) -> None:
+    """An answer decides on the state the previous one left (one round trip), confirmed
+    against the database in that same call: a revocation written by another process (the
+    CLI) in between is not missed, and the answer is refused, not stored."""
+    from storage.db import Database
+
+    nfp = await make_nfp(env, 7111, "KGZ", name="Elsewhere")
+    await nfp.send("/report")
+    await next_sent(nfp)
+    assert "Question 2 of 9" in (await env.say(nfp, "100")).text
+    other = await Database.open(env.config.database)  # another process's connection
+    try:
+        [a] = await people_store.assignments_of(other, 7111)
+        async with other.transaction() as tx:
+            await people_store.revoke_assignment(tx, env.clock.now(), a.id, ADMIN_ID)
+    finally:
+        await other.close()
+    reply = await env.say(nfp, "7")  # would be new_deaths
+    assert "no longer" in reply.text
+    report = await store.find(env.svc.db, "KGZ", "2026-W47")
+    assert report is not None
+    assert await store.answers(env.svc.db, report.id) == {"new_cases": 100}
+
+
 async def test_revoked_nfp_can_neither_answer_nor_confirm(env: BotEnv) -> None:
     nfp = await make_nfp(env, 7101, "KGZ", name="Revoked")
     await nfp.send("/report")

@@ -503,3 +503,35 @@ async def _answers_after_stop(env: BotEnv, iso3: str) -> dict[str, object]:
         return await store.answers(db, report.id)
     finally:
         await db.close()
+
+
+async def test_the_inbox_keeps_the_update_telegram_sent_and_a_replay_rebuilds_it(
+    env: BotEnv,
+) -> None:
+    """What is kept is the JSON of the getUpdates answer, not a copy made through PTB's
+    objects: equal to what Telegram sent (a field PTB would drop included), and the Update
+    a restart rebuilds from it is the one PTB built from Telegram's answer."""
+    import json
+
+    from telegram import Update
+
+    nfp = await _start(env, 1206, "KAZ")
+    env.sandbox.inject("sendMessage", delay=1.0, chat_id=nfp.id)  # held in processing
+    sent = await nfp.send("1111")
+    update_id = env.sandbox.last_update_id
+    raw = env.sandbox.queued_update(update_id)
+    assert raw["message"]["message_id"] == sent["message_id"]
+    payload = None
+    for _ in range(200):  # kept before it is handed to PTB, so well before the reply
+        payload = await env.svc.db.fetchval(
+            "SELECT payload FROM update_inbox WHERE update_id = ?", (update_id,)
+        )
+        if payload is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert payload is not None
+    assert json.loads(payload) == raw
+    assert env.app is not None
+    bot = env.app.bot
+    assert Update.de_json(json.loads(payload), bot).to_dict() == Update.de_json(raw, bot).to_dict()
+    assert "Question 2 of 9" in (await next_sent(nfp)).text
