@@ -66,6 +66,7 @@ RTT_WEIGHT = 0.1  # of each answer in the running mean round trip (``Pacer.rtt``
 # Replies count as coming while one was sent this recently: bulk sends then leave them the
 # whole headroom, otherwise one slot (for the first reply, which then finds it at once).
 REPLIES_RECENT = 2.0
+BULK_BURST = 10  # bulk sends that may start at once (at least; a tenth of the limit above)
 GROUP_WINDOW = 60.0
 
 # Bot API methods that put a message into a chat: only these count against flood control.
@@ -146,6 +147,11 @@ class Pacer:
         self.paused_until = 0.0
         self.min_rtt: float | None = None  # the smallest request-to-answer time seen
         self.rtt: float | None = None  # running mean request-to-answer time
+        # bulk starts are spread at ``per_second`` with bursts of ``bulk_burst``: a token
+        # bucket (see :meth:`bulk_spacing`)
+        self.bulk_burst = max(BULK_BURST, per_second // 10)
+        self._tokens = float(self.bulk_burst)
+        self._tokens_at: float | None = None
         self._last_reply = -math.inf
         self._listeners: list[Callable[[], None]] = []
         self._answers = 0
@@ -205,13 +211,31 @@ class Pacer:
         cap = self.limit if reply else self.limit - self.headroom(now)
         if not reply and self.replies_waiting > 0:
             return math.inf
+        spacing = 0.0 if reply else self.bulk_spacing(now)
         live = self._live(now)
         if len(live) < cap:
-            return 0.0
+            return spacing
         # the slot whose expiry brings the count below the cap (in flight: until its answer,
         # so an estimate; a finished send wakes the caller anyway)
         ends = sorted(s.until for s in live)
-        return max(ends[len(live) - cap] - now, 0.0)
+        return max(ends[len(live) - cap] - now, spacing, 0.0)
+
+    def bulk_spacing(self, now: float) -> float:
+        """Seconds until the next bulk send may start by the spread of bulk starts.
+
+        Bulk starts are spread at the limit (a token bucket of ``bulk_burst``): a storm
+        that began with every slot taken at once would otherwise free them all at once a
+        window later and take them again, in clumps, for as long as it lasts, and a reply
+        that came between two clumps would wait up to a window for a slot. Spread out, a
+        slot frees every ``1/limit`` s. In steady state the window, not this, bounds the
+        rate (each slot is held a little over a second).
+        """
+        if self._tokens_at is not None:
+            self._tokens = min(
+                float(self.bulk_burst), self._tokens + (now - self._tokens_at) * self.limit
+            )
+        self._tokens_at = now
+        return 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.limit
 
     def headroom(self, now: float) -> int:
         """Slots bulk sends leave free at ``now``: ``reply_headroom`` while replies are
@@ -264,6 +288,9 @@ class Pacer:
         self._live(now).append(slot)
         if reply:
             self._last_reply = max(self._last_reply, now)
+        else:
+            self.bulk_spacing(now)
+            self._tokens -= 1.0
         if chat_id < 0:
             self._group_sends.setdefault(chat_id, deque()).append(now)
         elif not reply:
