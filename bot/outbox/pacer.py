@@ -235,7 +235,9 @@ class Pacer:
                 float(self.bulk_burst), self._tokens + (now - self._tokens_at) * self.limit
             )
         self._tokens_at = now
-        return 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.limit
+        # (a hair below a whole token counts as one: rounding must not leave a wait so
+        # small that waiting it out never reaches the token)
+        return 0.0 if self._tokens >= 1.0 - 1e-6 else (1.0 - self._tokens) / self.limit
 
     def headroom(self, now: float) -> int:
         """Slots bulk sends leave free at ``now``: ``reply_headroom`` while replies are
