@@ -28,15 +28,19 @@ leaves (:meth:`Slot.restart`).
 **Replies first.** A reply is someone waiting in a chat; a bulk send is a prompt that can
 leave a second later unnoticed. Two rules keep replies ahead of bulk sends:
 
-* bulk sends may fill the window only up to ``limit - reply_headroom``: a reply that comes
-  in the middle of a storm finds a free slot at once instead of queueing behind it;
+* bulk sends may fill the window only up to ``limit - reply_headroom`` while replies are
+  coming (one went in the last ``REPLIES_RECENT`` seconds), and up to ``limit - 1``
+  otherwise: a reply that comes in the middle of a storm finds a free slot at once instead
+  of queueing behind it, and a broadcast nobody answers during uses all but one slot;
 * while any reply is waiting for a slot (more replies than the headroom in one second),
   bulk sends take none, so the next slot that frees goes to the reply.
 
 Why both: strict priority alone makes every reply during a storm wait up to a second for a
 slot (bulk fills each slot as it frees); headroom alone lets a second reply in the same
-second wait behind bulk sends. The headroom costs bulk throughput only while no reply comes
-(1 of 30 slots, 3 of 100: ``max(1, limit // 30)``); replies fill it when they come.
+second wait behind bulk sends. The headroom is ``max(1, limit // 30)`` (1 of 30 slots, 10
+of 300); replies fill it when they come, and while none does it shrinks to the one slot.
+The waiters are woken rather than left to poll (:meth:`Pacer.listen`): a reply waiting for a
+slot when an answer ends one, the outbox when the waiting reply has had its slot.
 
 A 429's ``retry_after``, drawn by a reply or a bulk send, pauses every bulk send
 (:meth:`pause`): Telegram's flood control is per bot, not per chat, so the queue that went on
@@ -58,6 +62,11 @@ DEFAULT_MARGIN = 0.01  # seconds added to the 1 s window (clocks, rounding)
 # A slot whose request never reports back (a caller that died) is freed after this long.
 STUCK_SLOT = 120.0
 LEARN_RTT = 20  # answers seen before the smallest round trip is trusted
+RTT_WEIGHT = 0.1  # of each answer in the running mean round trip (``Pacer.rtt``)
+# Replies count as coming while one was sent this recently: bulk sends then leave them the
+# whole headroom, otherwise one slot (for the first reply, which then finds it at once).
+REPLIES_RECENT = 2.0
+BULK_BURST = 10  # bulk sends that may start at once (at least; a tenth of the limit above)
 GROUP_WINDOW = 60.0
 
 # Bot API methods that put a message into a chat: only these count against flood control.
@@ -137,6 +146,14 @@ class Pacer:
         self.replies_waiting = 0
         self.paused_until = 0.0
         self.min_rtt: float | None = None  # the smallest request-to-answer time seen
+        self.rtt: float | None = None  # running mean request-to-answer time
+        # bulk starts are spread at ``per_second`` with bursts of ``bulk_burst``: a token
+        # bucket (see :meth:`bulk_spacing`)
+        self.bulk_burst = max(BULK_BURST, per_second // 10)
+        self._tokens = float(self.bulk_burst)
+        self._tokens_at: float | None = None
+        self._last_reply = -math.inf
+        self._listeners: list[Callable[[], None]] = []
         self._answers = 0
         self._slots: list[Slot] = []
         self._private_next: dict[int, float] = {}
@@ -160,9 +177,24 @@ class Pacer:
         less the smallest round trip (the message arrived at least that much earlier)."""
         rtt = max(now - slot.at, 0.0)
         self.min_rtt = rtt if self.min_rtt is None else min(self.min_rtt, rtt)
+        self.rtt = rtt if self.rtt is None else self.rtt + RTT_WEIGHT * (rtt - self.rtt)
         self._answers += 1
         early = self._answers <= LEARN_RTT
         slot.until = now + self.window - (0.0 if early else self.min_rtt)
+        self.notify()
+
+    # ------------------------------------------------------------------ waking the waiters
+
+    def listen(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever a send may start sooner than its caller was told: an
+        answer came (a slot in flight now has its end), or a waiting reply had its slot
+        (bulk sends may go on). Plain callables, so the pacer stays free of asyncio."""
+        self._listeners.append(callback)
+
+    def notify(self) -> None:
+        """Tell the listeners something changed (see :meth:`listen`)."""
+        for callback in self._listeners:
+            callback()
 
     def in_window(self, now: float | None = None) -> int:
         """How many sends hold a slot at ``now``."""
@@ -176,16 +208,48 @@ class Pacer:
         """
         if not reply and now < self.paused_until:
             return self.paused_until - now
-        cap = self.limit if reply else self.limit - self.reply_headroom
+        cap = self.limit if reply else self.limit - self.headroom(now)
         if not reply and self.replies_waiting > 0:
             return math.inf
+        spacing = 0.0 if reply else self.bulk_spacing(now)
         live = self._live(now)
         if len(live) < cap:
-            return 0.0
+            return spacing
         # the slot whose expiry brings the count below the cap (in flight: until its answer,
         # so an estimate; a finished send wakes the caller anyway)
         ends = sorted(s.until for s in live)
-        return max(ends[len(live) - cap] - now, 0.0)
+        return max(ends[len(live) - cap] - now, spacing, 0.0)
+
+    def bulk_spacing(self, now: float) -> float:
+        """Seconds until the next bulk send may start by the spread of bulk starts.
+
+        Bulk starts are spread at the limit (a token bucket of ``bulk_burst``): a storm
+        that began with every slot taken at once would otherwise free them all at once a
+        window later and take them again, in clumps, for as long as it lasts, and a reply
+        that came between two clumps would wait up to a window for a slot. Spread out, a
+        slot frees every ``1/limit`` s. In steady state the window, not this, bounds the
+        rate (each slot is held a little over a second).
+        """
+        if self._tokens_at is not None:
+            self._tokens = min(
+                float(self.bulk_burst), self._tokens + (now - self._tokens_at) * self.limit
+            )
+        self._tokens_at = now
+        # (a hair below a whole token counts as one: rounding must not leave a wait so
+        # small that waiting it out never reaches the token)
+        return 0.0 if self._tokens >= 1.0 - 1e-6 else (1.0 - self._tokens) / self.limit
+
+    def headroom(self, now: float) -> int:
+        """Slots bulk sends leave free at ``now``: ``reply_headroom`` while replies are
+        coming (one was sent in the last ``REPLIES_RECENT`` s), else one.
+
+        A headroom kept while nobody replies is a share of the limit lost (10 of 300/s);
+        one free slot is enough for the first reply to go at once, and from then on the
+        whole headroom is kept for the replies that follow it.
+        """
+        if now - self._last_reply < REPLIES_RECENT:
+            return self.reply_headroom
+        return min(1, self.reply_headroom)
 
     # ------------------------------------------------------------------ per chat
 
@@ -224,6 +288,11 @@ class Pacer:
         """
         slot = Slot(now)
         self._live(now).append(slot)
+        if reply:
+            self._last_reply = max(self._last_reply, now)
+        else:
+            self.bulk_spacing(now)
+            self._tokens -= 1.0
         if chat_id < 0:
             self._group_sends.setdefault(chat_id, deque()).append(now)
         elif not reply:

@@ -55,10 +55,10 @@ import logging
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, PhotoSize
 from telegram.error import (
@@ -88,6 +88,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+K = TypeVar("K")
+R = TypeVar("R")
+
 POLL_INTERVAL = 1.0  # how often rows whose not_before has come are looked for without a wake()
 MAX_ATTEMPTS = 8  # network/5xx failures before a row is given up as failed
 MAX_BACKOFF = 300.0
@@ -96,11 +99,22 @@ MAX_BACKOFF = 300.0
 # hangs this long can lose a message, while a slow answer is simply waited for. The sender
 # stalls meanwhile, which is what Telegram being that slow means anyway.
 ANSWER_TIMEOUT = 60.0
-# Requests in flight at once: enough for ~200 sends/s at a 50 ms round trip plus the claim
-# and record transactions; Telegram's limit, not this, is what bounds the rate.
-MAX_IN_FLIGHT = 16
-# While a reply waits for a slot the outbox looks again this often (it yields until then).
+# Requests in flight at once, at most: with the rows claimed and not yet recorded, the
+# bound on what a crash can send twice. The sender keeps as many as the configured rate
+# needs over the round trip it measures (``limit × RTT``, doubled for the round trip's
+# variation and the claim and record around each send), between these two.
+MAX_IN_FLIGHT = 64
+MIN_IN_FLIGHT = 16  # so that a few sends whose answers are slow do not hold up the rest
+RTT_GUESS = 0.1  # seconds, until the pacer has measured a round trip
+# While a reply waits for a slot the outbox looks again this often (it yields until then;
+# the pacer also wakes it as soon as the reply has its slot).
 YIELD_POLL = 0.02
+# The chats' heads read ahead of need: a read brings about two seconds' worth of sends (at
+# least ``batch``), and the next read comes when less than half a second's is left, or at
+# once when the list is empty and something changed (a send finished, a row was queued).
+READ_AHEAD_S = 2.0
+READ_LOW_S = 0.5
+MIN_READ_GAP = 0.01  # seconds between two reads while heads are still at hand
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -241,6 +255,46 @@ def _markup(rows: messages.Buttons) -> InlineKeyboardMarkup | None:
     )
 
 
+class _Batch(Generic[K, R]):
+    """Writes asked for while one is on its way go together in the next (a group commit).
+
+    :meth:`submit` queues a key and waits for its result; one task runs ``write`` over
+    every key queued since the last write began. Sends that start or finish together are
+    claimed or recorded in one transaction and one database round trip, and a single send
+    waits for no one: with nothing on its way its write starts at once. A failed write
+    fails every submit of its batch (each sender task handles it as before).
+    """
+
+    def __init__(self, write: Callable[[list[K]], Awaitable[list[R]]]) -> None:
+        self._write = write
+        self._queued: list[tuple[K, asyncio.Future[R]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def submit(self, key: K) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queued.append((key, future))
+        if self.task is None:
+            self.task = asyncio.create_task(self._drain(), name="outbox-batch")
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queued:
+                batch, self._queued = self._queued, []
+                try:
+                    results = await self._write([key for key, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self.task = None
+
+
 class OutboxSender:
     """One background task that sends due outbox rows in order, paced, retrying safely."""
 
@@ -252,7 +306,7 @@ class OutboxSender:
         per_chat_interval: float = 1.0,
         group_per_minute: int = 20,
         batch: int = 50,
-        max_in_flight: int = MAX_IN_FLIGHT,
+        max_in_flight: int | None = None,
         pacer: Pacer | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -261,7 +315,9 @@ class OutboxSender:
         30/s with ``per_chat_interval``, ``group_per_minute`` and ``monotonic``, the pacing
         clock (seconds): real time by default; a test passes a settable one to check pacing
         exactly, without sleeping and without load making it flaky. ``drain``'s timeout
-        stays in real time either way.
+        stays in real time either way. ``max_in_flight`` fixes the number of sends in
+        flight at once; by default it follows the limit and the round trip measured
+        (:attr:`max_in_flight`).
         """
         self._svc = svc
         self._pacer = pacer or Pacer(
@@ -272,7 +328,7 @@ class OutboxSender:
         self._monotonic = self._pacer.monotonic
         self._bot = bot
         self.batch = batch
-        self.max_in_flight = max_in_flight
+        self._fixed_in_flight = max_in_flight
         self.poll_interval = POLL_INTERVAL
         self._wake = asyncio.Event()
         self._stopping = False
@@ -291,10 +347,37 @@ class OutboxSender:
         # first upload and then name its file_id (one entry per distinct media sent)
         self._file_ids: dict[tuple[str, SendAs], str] = {}
         self._uploading: dict[tuple[str, SendAs], asyncio.Lock] = {}
+        # the chats' heads read ahead (queue order, no chat in flight among them), when they
+        # were read, and whether anything changed since (a row queued, a send finished)
+        self._ready: list[OutboxItem] = []
+        self._read_at = -math.inf
+        self._changed = True
+        # claims and records of sends that start or finish together share a transaction
+        self._claims: _Batch[int, bool] = _Batch(self._claim_batch)
+        self._records: _Batch[tuple[int, int, tuple[int, ...]], None] = _Batch(self._record_batch)
+        self._pacer.listen(self._wake.set)  # a reply had its slot: bulk sends may go on
 
     @property
     def pacer(self) -> Pacer:
         return self._pacer
+
+    @property
+    def max_in_flight(self) -> int:
+        """Sends in flight at once (each from its claim to its record).
+
+        Enough to keep the configured rate over the measured round trip:
+        ``2 × limit × RTT`` (the variation of the round trip, and the claim and record
+        around each request, take the second half), between ``MIN_IN_FLIGHT`` and
+        ``MAX_IN_FLIGHT``: 30/s at 50 ms needs 3 (16 are kept, so that a few slow answers
+        hold nobody up), 300/s about 35. A constant either caps a high limit (16 in
+        flight at 50 ms held 300/s to 180/s) or leaves more rows ``sending`` than a low
+        one needs, each a possible duplicate at a crash.
+        """
+        if self._fixed_in_flight is not None:
+            return self._fixed_in_flight
+        rtt = self._pacer.rtt if self._pacer.rtt is not None else RTT_GUESS
+        need = math.ceil(2 * self._pacer.limit * rtt)
+        return max(MIN_IN_FLIGHT, min(MAX_IN_FLIGHT, need))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -330,6 +413,7 @@ class OutboxSender:
 
     def wake(self) -> None:
         """Call after enqueueing so new rows go out now rather than at the next poll."""
+        self._changed = True
         self._wake.set()
 
     async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
@@ -383,6 +467,9 @@ class OutboxSender:
         except asyncio.CancelledError:
             for task in self._inflight.values():  # like a crash: their rows stay `sending`
                 task.cancel()
+            for batch in (self._claims.task, self._records.task):
+                if batch is not None:
+                    batch.cancel()
             raise
         try:
             await self._record_pending()  # one last try, so a restart need not resend them
@@ -410,6 +497,7 @@ class OutboxSender:
         this is the same pass for ``drain`` without it and for tests that drive it step by
         step. A failure to record an outcome is raised once every send of the pass is done.
         """
+        self._changed = True  # a pass asked for reads the queue afresh
         tasks = await self._start_due()
         results = await asyncio.gather(*tasks, return_exceptions=True)
         for result in results:
@@ -423,6 +511,8 @@ class OutboxSender:
         One row per chat at a time keeps each chat's order and lets a long queue to one chat
         not starve the others; a paced chat is skipped and looked at again when it frees up.
         When the global window is full, no other chat could go either: the pass ends there.
+        The heads come from the list read ahead (:meth:`_read_heads`), so a pass started by
+        a finished send costs no database read: its slot is refilled at once.
         """
         self._busy = False
         self._hold_until = None
@@ -430,21 +520,19 @@ class OutboxSender:
         pacer = self._pacer
         if not self._can_start():
             return []
-        items = await store.due(
-            self._svc.db,
-            self._svc.clock.now(),
-            self.batch + len(self._inflight),
-            one_per_chat=True,
-        )
+        await self._read_heads()
         started: list[asyncio.Task[_Outcome]] = []
-        for item in items:
+        ready, kept = self._ready, []
+        for n, item in enumerate(ready):
             if self._stopping or not self._can_start():
+                kept.extend(ready[n:])
                 break
             if item.chat_id in self._inflight:
-                continue
+                continue  # (not read so: its chat's next head comes with a later read)
             now = self._monotonic()
-            if (ready := pacer.chat_wait(item.chat_id, now)) > 0:
-                self._hold(now + ready)
+            if (wait := pacer.chat_wait(item.chat_id, now)) > 0:
+                self._hold(now + wait)
+                kept.append(item)
                 continue
             slot = pacer.take(item.chat_id, now)
             task = asyncio.create_task(self._send_one(item, slot), name=f"outbox-{item.id}")
@@ -452,7 +540,33 @@ class OutboxSender:
             task.add_done_callback(functools.partial(self._finished, item.chat_id))
             started.append(task)
             self._busy = True
+        self._ready = kept
         return started
+
+    async def _read_heads(self) -> None:
+        """Read the due chat heads ahead of need, in queue order, when few are left.
+
+        A read brings ``READ_AHEAD_S`` seconds' worth of sends at the limit (at least
+        ``batch``), so a broadcast reads the queue about once a second, not once a send.
+        Chats with a send in flight when the read began are left out: what the read shows
+        of them may be the row in flight or, if its record committed meanwhile, the chat's
+        next head, which a later read brings once the chat is free.
+        """
+        now = self._monotonic()
+        limit = self._pacer.limit
+        if len(self._ready) >= max(self.max_in_flight, math.ceil(limit * READ_LOW_S)):
+            return
+        if self._ready and now - self._read_at < MIN_READ_GAP:
+            return
+        if not self._changed and now - self._read_at < self.poll_interval:
+            return
+        self._changed = False
+        self._read_at = now
+        busy = set(self._inflight)
+        size = max(self.batch, math.ceil(limit * READ_AHEAD_S)) + len(busy)
+        items = await store.due(self._svc.db, self._svc.clock.now(), size, one_per_chat=True)
+        busy.update(self._inflight)
+        self._ready = [i for i in items if i.chat_id not in busy]
 
     def _can_start(self) -> bool:
         """Whether one more send may start now; if not, note when to look again."""
@@ -473,6 +587,7 @@ class OutboxSender:
     def _finished(self, chat_id: int, task: asyncio.Task[_Outcome]) -> None:
         if self._inflight.get(chat_id) is task:
             del self._inflight[chat_id]
+        self._changed = True  # the chat may have a next row
         if not task.cancelled():
             task.exception()  # retrieved: it was logged where it happened
         self._wake.set()
@@ -488,19 +603,9 @@ class OutboxSender:
         """Claim, send, and record the outcome; the outcome is kept until it is recorded."""
         pacer = self._pacer
         try:
-            async with self._svc.db.transaction() as tx:
-                if not await delivery.still_valid(tx, self._svc, item):
-                    await store.mark_superseded(tx, item.id, "no longer applies")
-                    log.info(
-                        "outbox: #%d (%s) superseded before its turn; not sent",
-                        item.id,
-                        item.kind,
-                    )
-                    pacer.cancel(slot)
-                    return _Outcome.DONE
-                if not await store.mark_sending(tx, item.id):
-                    pacer.cancel(slot)
-                    return _Outcome.DONE
+            if not await self._claim(item):
+                pacer.cancel(slot)
+                return _Outcome.DONE
             slot.restart(self._monotonic())  # the window counts from when the request leaves
             verdict = await self._attempt(item)
         finally:
@@ -523,6 +628,31 @@ class OutboxSender:
             raise
         del self._unrecorded[item.id]
         return verdict.outcome
+
+    async def _claim(self, item: OutboxItem) -> bool:
+        """Mark the row ``sending`` (committed) before its request; False: it does not go.
+
+        A row with a ``valid_while`` condition is checked and claimed in a transaction of
+        its own (the check is domain code); the others are claimed together with whatever
+        other sends start at the same moment (:class:`_Batch`)."""
+        if not item.valid_while:
+            return await self._claims.submit(item.id)
+        async with self._svc.db.transaction() as tx:
+            if not await delivery.still_valid(tx, self._svc, item):
+                await store.mark_superseded(tx, item.id, "no longer applies")
+                log.info(
+                    "outbox: #%d (%s) superseded before its turn; not sent", item.id, item.kind
+                )
+                return False
+            return await store.mark_sending(tx, item.id)
+
+    async def _claim_batch(self, item_ids: list[int]) -> list[bool]:
+        claimed = set(await self._svc.db.write(store.claim_many, item_ids))
+        return [i in claimed for i in item_ids]
+
+    async def _record_batch(self, delivered: list[tuple[int, int, tuple[int, ...]]]) -> list[None]:
+        await self._svc.db.write(store.mark_sent_many, self._svc.clock.now(), delivered)
+        return [None] * len(delivered)
 
     async def _record_pending(self) -> None:
         """Store outcomes whose recording failed; until then nothing new may be sent."""
@@ -746,7 +876,14 @@ class OutboxSender:
         )
 
     async def _record(self, item: OutboxItem, v: _Verdict) -> None:
-        """Store one outcome in one transaction (with the failure's hook and notice, if any)."""
+        """Store one outcome in one transaction (with the failure's hook and notice, if any).
+
+        A plain delivery (no file_id learnt) is recorded with the others that came at the
+        same moment, in one transaction (:class:`_Batch`)."""
+        if v.action == "sent" and not v.file_ids:
+            assert v.message_id is not None
+            await self._records.submit((item.id, v.message_id, v.message_ids))
+            return
         svc = self._svc
         now = svc.clock.now()
         async with svc.db.transaction() as tx:

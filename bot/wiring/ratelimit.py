@@ -12,6 +12,7 @@ outbox).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import warnings
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -33,10 +34,14 @@ POLL = 0.01
 class ReplyLimiter(BaseRateLimiter[None]):
     """Paces the main bot's message sends on the shared :class:`Pacer`, ahead of the outbox."""
 
-    __slots__ = ("_pacer",)
+    __slots__ = ("_changed", "_pacer")
 
     def __init__(self, pacer: Pacer) -> None:
         self._pacer = pacer
+        # set by the pacer when a slot may have freed (an answer came): a waiting reply
+        # looks again at once instead of at its next poll
+        self._changed = asyncio.Event()
+        pacer.listen(self._changed.set)
 
     async def initialize(self) -> None:
         """Nothing to set up: the pacer is plain state."""
@@ -64,11 +69,15 @@ class ReplyLimiter(BaseRateLimiter[None]):
                 wait = pacer.wait(chat_id, now, reply=True)
                 if wait <= 0:
                     break
-                # a slot in flight frees at its answer, which no one announces: look again soon
-                await asyncio.sleep(min(wait, POLL, give_up - now))
+                # a slot in flight frees at its answer (the pacer then wakes us); a finished
+                # one at its known end; POLL is the fallback
+                self._changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), min(wait, POLL, give_up - now))
             slot = pacer.take(chat_id, pacer.monotonic(), reply=True)
         finally:
             pacer.replies_waiting -= 1
+            pacer.notify()  # the outbox, which yielded while this reply waited, may go on
         try:
             return await callback(*args, **kwargs)
         except RetryAfter as exc:

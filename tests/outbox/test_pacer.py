@@ -6,10 +6,11 @@ import itertools
 import math
 from bisect import bisect_left
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.outbox.pacer import Pacer, Slot
+from bot.outbox.pacer import REPLIES_RECENT, Pacer, Slot
 
 
 class Clock:
@@ -179,7 +180,11 @@ def test_a_reply_finds_a_slot_in_a_storm_and_bulk_yields_while_one_waits() -> No
     pacer = Pacer(30, monotonic=clock)
     assert pacer.reply_headroom == 1
     chat = 1
-    while pacer.wait(chat, clock.now) == 0:  # a storm fills what bulk sends may use
+    # a storm fills what bulk sends may use, its starts spread at the limit (waits of 1/30 s)
+    while (wait := pacer.wait(chat, clock.now)) < 0.2:
+        if wait > 0:
+            clock.now += wait
+            continue
         pacer.finish(pacer.take(chat, clock.now), clock.now + 0.05)
         chat += 1
     assert pacer.in_window() == 29
@@ -223,3 +228,30 @@ def test_bulk_sends_reach_the_limit_less_the_headroom() -> None:
     rate = sent / 20.0
     assert rate >= (100 - pacer.reply_headroom) / pacer.window * 0.99
     assert rate <= 100
+
+
+def test_the_headroom_is_kept_only_while_replies_come() -> None:
+    """Ten slots of 300 kept free while nobody replies are 3% of a broadcast lost; one
+    is enough for the first reply, and the whole headroom is kept once replies come."""
+    clock = Clock()
+    pacer = Pacer(300, monotonic=clock)
+    assert pacer.reply_headroom == 10 and pacer.headroom(clock.now) == 1
+    pacer.finish(pacer.take(1, clock.now, reply=True), clock.now + 0.05)
+    assert pacer.headroom(clock.now) == 10
+    clock.now += REPLIES_RECENT
+    assert pacer.headroom(clock.now) == 1
+
+
+def test_bulk_starts_are_spread_at_the_limit_after_a_burst() -> None:
+    """So that slots free evenly a window later, not in clumps a reply would wait between."""
+    clock = Clock()
+    pacer = Pacer(300, monotonic=clock)
+    chat = 1
+    while pacer.wait(chat, clock.now) == 0:
+        pacer.take(chat, clock.now)
+        chat += 1
+    assert chat - 1 == pacer.bulk_burst == 30
+    assert pacer.wait(chat, clock.now) == pytest.approx(1 / 300)
+    assert pacer.wait(chat, clock.now, reply=True) == 0  # replies are not spread
+    clock.now += 1 / 300 + 1e-9
+    assert pacer.wait(chat, clock.now) == 0

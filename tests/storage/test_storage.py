@@ -232,3 +232,24 @@ async def test_upgrade_to_guidance_status_announces_no_old_broadcast(tmp_path: P
         assert await guidance.unannounced(db) == [2]
     finally:
         await db.close()
+
+
+async def test_upgrade_to_8_indexes_the_chats_heads(tmp_path: Path) -> None:
+    """Migration 0008: the sender's read of the chats' heads checks each row by one search
+    of ``outbox_chat_active`` instead of grouping every active row by chat."""
+    db = await Database.open(tmp_path / "old.sqlite3", migrate=False)
+    try:
+        assert await db.migrate(7) == 7
+        async with db.transaction() as tx:
+            await tx.execute(SEED[2][0])
+        assert await db.migrate() == latest_version()
+        plan = await db.fetchall(
+            f"EXPLAIN QUERY PLAN SELECT o.id FROM outbox AS o WHERE {outbox._DUE_HEADS}",
+            (NOW.isoformat(), NOW.isoformat()),
+        )
+        assert any("outbox_chat_active" in str(r[3]) for r in plan), [tuple(r) for r in plan]
+        assert "USE TEMP B-TREE FOR GROUP BY" not in str([tuple(r) for r in plan])
+        (row,) = await outbox.due(db, NOW, 10, one_per_chat=True)
+        assert row.dedup_key == "prompt:KGZ:2026-W02"
+    finally:
+        await db.close()
