@@ -59,6 +59,25 @@ async def _stop(proc: asyncio.subprocess.Process, sig: signal.Signals) -> None:
     await asyncio.wait_for(proc.communicate(), 30)
 
 
+async def _stored_and_confirmed(db_path: Path, sb: Sandbox, key: str | None = None) -> int:
+    """Answers stored (to ``key``, or any), once some are and Telegram has no update left
+    unconfirmed (10 s at most); -1 if Telegram still had some then."""
+    db = await Database.open(db_path, migrate=False)
+    try:
+        for _ in range(200):
+            stored = int(
+                await db.fetchval(
+                    "SELECT count(*) FROM answers WHERE ? IS NULL OR key = ?", (key, key)
+                )
+            )
+            if stored and sb.pending_updates == 0:
+                return stored
+            await asyncio.sleep(0.05)
+    finally:
+        await db.close()
+    return stored if sb.pending_updates == 0 else -1
+
+
 async def _stored_answers(db_path: Path) -> dict[str, object]:
     db = await Database.open(db_path)
     try:
@@ -115,16 +134,8 @@ async def test_a_kill_after_the_answer_was_stored_but_before_its_reply_still_sho
             # the reply to the answer hangs and would never reach the person
             sb.inject("sendMessage", delay=30, drop=True, chat_id=NFP)
             await user.send("2222")
-            db = await Database.open(db_path, migrate=False)
-            try:
-                for _ in range(200):  # until the answer is stored and Telegram forgot it
-                    stored = await db.fetchval("SELECT count(*) FROM answers")
-                    if stored and sb.pending_updates == 0:
-                        break
-                    await asyncio.sleep(0.05)
-            finally:
-                await db.close()
-            assert stored == 1 and sb.pending_updates == 0
+            # until the answer is stored and Telegram forgot it
+            assert await _stored_and_confirmed(db_path, sb) == 1
         finally:
             await _stop(proc, signal.SIGKILL)
         user.drain()
@@ -217,18 +228,8 @@ async def test_a_double_tap_kept_behind_an_applied_press_still_brings_the_next_q
             sb.inject("editMessageReplyMarkup", status=500, chat_id=NFP)
             await user.press("Targeted measures", message_id=question.message_id)
             await user.press("Targeted measures", message_id=question.message_id)
-            db = await Database.open(db_path, migrate=False)
-            try:
-                for _ in range(200):  # the first press stored, both confirmed to Telegram
-                    stored = await db.fetchval(
-                        "SELECT count(*) FROM answers WHERE key = ?", ("measures",)
-                    )
-                    if stored and sb.pending_updates == 0:
-                        break
-                    await asyncio.sleep(0.05)
-            finally:
-                await db.close()
-            assert stored == 1 and sb.pending_updates == 0
+            # the first press stored, both presses confirmed to Telegram
+            assert await _stored_and_confirmed(db_path, sb, "measures") == 1
         finally:
             await _stop(proc, signal.SIGKILL)
         user.drain()
