@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import warnings
 from collections.abc import Callable, Coroutine
@@ -28,6 +27,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.core.callbacks import BadCallback, Callback
 from bot.core.i18n import N_, Translator
 from bot.core.textlimits import MESSAGE_LIMIT, split_html
+from bot.outbox.messages import keyboard_json
 from bot.people.roles import NotAllowed, UserInfo, require_admin
 from bot.wiring.context import BotContext
 
@@ -141,23 +141,6 @@ REPLY_ATTEMPTS = 3
 
 # The same parameters as JSON text, for the raw calls below (PTB would serialise the object)
 NO_PREVIEW_JSON = '{"is_disabled":true}'
-
-
-def keyboard_json(rows: list[list[tuple[str, str]]]) -> str:
-    """``reply_markup`` for an inline keyboard as the JSON text Telegram reads.
-
-    What :func:`keyboard` builds as PTB objects, without them: on the questionnaire's hot
-    path building ``InlineKeyboardButton`` objects only for PTB to turn them back into
-    JSON was a measurable share of the bot's CPU per answer.
-    """
-    return json.dumps(
-        {
-            "inline_keyboard": [
-                [{"text": label, "callback_data": data} for label, data in row] for row in rows
-            ]
-        },
-        ensure_ascii=False,
-    )
 
 
 async def api_call(bot: Bot, method: str, params: dict[str, Any]) -> Any:

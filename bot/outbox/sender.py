@@ -51,7 +51,6 @@ import asyncio
 import contextlib
 import enum
 import functools
-import json
 import logging
 import math
 import time
@@ -757,15 +756,7 @@ class OutboxSender:
         if msg.parse_mode:
             params["parse_mode"] = msg.parse_mode
         if msg.buttons:
-            params["reply_markup"] = json.dumps(
-                {
-                    "inline_keyboard": [
-                        [{"text": label, "callback_data": data} for label, data in row]
-                        for row in msg.buttons
-                    ]
-                },
-                ensure_ascii=False,
-            )
+            params["reply_markup"] = messages.keyboard_json(msg.buttons)
         result = await self._bot._post("sendMessage", params)
         if not isinstance(result, dict) or "message_id" not in result:
             raise NetworkError(f"sendMessage answered without a message: {result!r}"[:200])
