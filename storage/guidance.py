@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database, Row, Tx
+from storage.db import Conn, Database, Row, Tx, fetchone
 from storage.timeutil import from_db, from_db_required, to_db
 
 MAX_QUERY_WORDS = 8
@@ -50,11 +50,13 @@ class Item:
     withdrawn_at: datetime | None
 
 
+_ITEM_TOPICS = (
+    "(SELECT group_concat(topic, ',') FROM (SELECT topic FROM guidance_item_topics t"
+    "  WHERE t.item_id = i.id ORDER BY topic)) AS topics"
+)
 _ITEM_COLS = (
     "i.id, i.title, i.url, i.file_id, i.file_name, i.source, i.language, i.summary,"
-    " i.created_by, i.created_at, i.withdrawn_at,"
-    " (SELECT group_concat(topic, ',') FROM (SELECT topic FROM guidance_item_topics t"
-    "  WHERE t.item_id = i.id ORDER BY topic)) AS topics"
+    f" i.created_by, i.created_at, i.withdrawn_at, {_ITEM_TOPICS}"
 )
 
 
@@ -236,27 +238,54 @@ class Recipient:
 
 
 async def recipients(
-    db: Database | Tx,
-    language: str,
-    topics: list[str],
-    default_language: str,
-    *,
-    only: int | None = None,
+    db: Database | Tx, language: str, topics: list[str], default_language: str
 ) -> list[Recipient]:
     """Who gets an alert for an item in ``language`` on ``topics``, in one query.
 
     Explicit subscribers ('on') with one of the topics and the language; plus every active
     NFP without a subscription row, subscribed by default to every topic in their own
     language (``default_language`` while they have chosen none). Anyone marked blocked
-    (Telegram answered 403, or they blocked the bot) is left out. ``only``: just that
-    person, if they match (checked again when their alert's turn comes).
+    (Telegram answered 403, or they blocked the bot) is left out.
     """
-    marks = ",".join("?" for _ in topics) or "NULL"
     rows = await db.fetchall(
+        f"{_recipients_sql(len(topics))} ORDER BY p.tg_id",
+        _recipients_params(language, topics, default_language),
+    )
+    return [Recipient(r[0], r[1], bool(r[2])) for r in rows]
+
+
+def still_wanted(conn: Conn, item_id: int, tg_id: int, default_language: str) -> bool:
+    """On the database thread: whether the item is not withdrawn and ``tg_id`` is still
+    one of its :func:`recipients` (checked in the transaction that claims their alert).
+
+    The person is found by primary key, so this costs two indexed reads; the outbox runs
+    it for each of a broadcast's rows as it claims them.
+    """
+    row = fetchone(
+        conn,
+        "SELECT withdrawn_at, language, " + _ITEM_TOPICS + " FROM guidance_items i WHERE i.id = ?",
+        (item_id,),
+    )
+    if row is None or row["withdrawn_at"] is not None:
+        return False
+    topics = row["topics"].split(",") if row["topics"] else []
+    found = fetchone(
+        conn,
+        f"{_recipients_sql(len(topics))} AND p.tg_id = ?",
+        (*_recipients_params(row["language"], topics, default_language), tg_id),
+    )
+    return found is not None
+
+
+def _recipients_sql(topics: int) -> str:
+    """The one definition of who matches an item (see :func:`recipients`); its parameters
+    come from :func:`_recipients_params`."""
+    marks = ",".join("?" * topics) or "NULL"
+    return (
         "SELECT p.tg_id, p.language,"
         " EXISTS (SELECT 1 FROM assignments a WHERE a.tg_id = p.tg_id AND a.revoked_at IS NULL)"
         " AS nfp FROM people p"
-        " WHERE p.blocked_at IS NULL AND (? IS NULL OR p.tg_id = ?) AND ("
+        " WHERE p.blocked_at IS NULL AND ("
         "  EXISTS (SELECT 1 FROM subscriptions s WHERE s.tg_id = p.tg_id AND s.status = 'on'"
         "   AND EXISTS (SELECT 1 FROM subscription_languages l"
         "    WHERE l.tg_id = p.tg_id AND l.language = ?)"
@@ -266,10 +295,13 @@ async def recipients(
         "   AND coalesce(p.language, ?) = ?"
         "   AND EXISTS (SELECT 1 FROM assignments a WHERE a.tg_id = p.tg_id"
         "    AND a.revoked_at IS NULL)))"
-        " ORDER BY p.tg_id",
-        (only, only, language, *topics, default_language, language),
     )
-    return [Recipient(r[0], r[1], bool(r[2])) for r in rows]
+
+
+def _recipients_params(
+    language: str, topics: Sequence[str], default_language: str
+) -> tuple[Any, ...]:
+    return (language, *topics, default_language, language)
 
 
 # --- acknowledgements ---------------------------------------------------------------------

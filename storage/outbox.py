@@ -24,7 +24,7 @@ claimed, and do not hold their chat; a cancelled one's are finished unsent.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -311,21 +311,32 @@ async def mark_sending(tx: Tx, item_id: int) -> bool:
 claim = mark_sending
 
 
-def claim_many(conn: Conn, item_ids: Sequence[int]) -> list[int]:
+def claim_many(
+    conn: Conn,
+    items: Sequence[OutboxItem],
+    still_valid: Callable[[Conn, OutboxItem], bool] | None = None,
+) -> tuple[list[int], list[int]]:
     """On the database thread (``Database.write``): :func:`mark_sending` for each row, in
-    one transaction and one round trip; the ids claimed.
+    one transaction and one round trip; (the ids claimed, the ids superseded).
 
     The sender claims the rows whose sends start together this way, so a broadcast costs
-    one write transaction per batch of sends instead of one per message.
+    one write transaction per batch of sends instead of one per message. A row with a
+    ``valid_while`` condition goes only if ``still_valid(conn, row)`` holds, checked in this
+    same transaction (so nothing changes between the check and the claim); one that no
+    longer holds is finished unsent, as :func:`supersede`.
     """
     claimed: list[int] = []
-    for item_id in item_ids:
-        if execute_rowcount(conn, _CLAIM, (item_id,)):
-            claimed.append(item_id)
+    superseded: list[int] = []
+    for item in items:
+        if item.valid_while and still_valid is not None and not still_valid(conn, item):
+            supersede(conn, item.id, "no longer applies")
+            superseded.append(item.id)
+        elif execute_rowcount(conn, _CLAIM, (item.id,)):
+            claimed.append(item.id)
         else:
-            conn.execute(_FINISH_CANCELLED, (CANCELLED_ERROR, item_id))
-            conn.execute(_SETTLE, (item_id,))
-    return claimed
+            conn.execute(_FINISH_CANCELLED, (CANCELLED_ERROR, item.id))
+            conn.execute(_SETTLE, (item.id,))
+    return claimed, superseded
 
 
 async def _settle(tx: Tx, item_id: int) -> None:
@@ -387,13 +398,14 @@ async def retext_pending(tx: Tx, item_id: int, text: str) -> bool:
     return n > 0
 
 
-async def mark_superseded(tx: Tx, item_id: int, reason: str) -> None:
-    """Not sent, on purpose: what it said no longer applies (kept, ``failed``, for the record)."""
-    await tx.execute(
+def supersede(conn: Conn, item_id: int, reason: str) -> None:
+    """On the database thread: not sent, on purpose, as what it said no longer applies
+    (kept, ``failed``, for the record)."""
+    conn.execute(
         "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?",
         (f"superseded: {reason}", item_id),
     )
-    await _settle(tx, item_id)
+    conn.execute(_SETTLE, (item_id,))
 
 
 async def mark_failed(tx: Tx, item_id: int, error: str) -> None:

@@ -377,6 +377,12 @@ def _session(c: Conn, tg_id: int) -> Session | None:
     )
 
 
+def session_nonce(c: Conn, tg_id: int) -> int | None:
+    """On the database thread: the nonce of the person's screen (None: no session)."""
+    value = fetchval(c, "SELECT nonce FROM sessions WHERE tg_id = ?", (tg_id,))
+    return None if value is None else int(value)
+
+
 async def set_session(
     tx: Tx,
     now: datetime,

@@ -22,7 +22,7 @@ from bot.outbox import broadcasts, delivery
 from bot.outbox.messages import Text
 from storage import guidance as store
 from storage import outbox
-from storage.db import Tx
+from storage.db import Conn, Tx
 from storage.guidance import Item
 
 log = logging.getLogger(__name__)
@@ -98,17 +98,7 @@ async def post_to_channel(tx: Tx, svc: Services, item: Item) -> bool:
 
 
 @delivery.condition(STILL_WANTED)
-async def _still_wanted(tx: Tx, svc: Services, args: dict[str, Any]) -> bool:
+def _still_wanted(conn: Conn, svc: Services, args: dict[str, Any]) -> bool:
     """An alert still queued goes only if the item was not withdrawn meanwhile and the
     person still wants it (did not unsubscribe, or drop the topic, since it was queued)."""
-    item = await store.get_item(tx, int(args["item"]))
-    if item is None or item.withdrawn_at is not None:
-        return False
-    found = await store.recipients(
-        tx,
-        item.language,
-        list(item.topics),
-        svc.config.default_language,
-        only=int(args["to"]),
-    )
-    return bool(found)
+    return store.still_wanted(conn, int(args["item"]), int(args["to"]), svc.config.default_language)

@@ -26,7 +26,7 @@ from storage import outbox as store
 
 if TYPE_CHECKING:
     from bot.core.services import Services
-    from storage.db import Tx
+    from storage.db import Conn, Tx
     from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -60,12 +60,19 @@ def hook(name: str) -> Callable[[FailureHook], FailureHook]:
     return register
 
 
-ValidityCheck = Callable[["Tx", "Services", dict[str, Any]], Awaitable[bool]]
+ValidityCheck = Callable[["Conn", "Services", dict[str, Any]], bool]
 _CONDITIONS: dict[str, ValidityCheck] = {}
 
 
 def condition(name: str) -> Callable[[ValidityCheck], ValidityCheck]:
-    """Register a domain check that a row naming ``name`` in ``valid_while`` still applies."""
+    """Register a domain check that a row naming ``name`` in ``valid_while`` still applies.
+
+    The check is plain synchronous code run on the database thread, inside the transaction
+    that claims the row (``storage.outbox.claim_many``): a broadcast's rows are checked and
+    claimed many at a time, one round trip and one short hold of the write lock per batch,
+    instead of a transaction of their own each. It reads only; a check that raises is a bug,
+    logged, and its row is sent, as with an unknown condition.
+    """
 
     def register(fn: ValidityCheck) -> ValidityCheck:
         _CONDITIONS[name] = fn
@@ -74,8 +81,8 @@ def condition(name: str) -> Callable[[ValidityCheck], ValidityCheck]:
     return register
 
 
-async def still_valid(tx: Tx, svc: Services, item: OutboxItem) -> bool:
-    """Whether the row may go now (rows without a condition always may)."""
+def still_valid(conn: Conn, svc: Services, item: OutboxItem) -> bool:
+    """On the database thread: whether the row may go now (rows without a condition may)."""
     spec = item.valid_while
     if not spec:
         return True
@@ -83,7 +90,11 @@ async def still_valid(tx: Tx, svc: Services, item: OutboxItem) -> bool:
     if fn is None:
         log.error("outbox: #%d names an unknown condition %r; sent", item.id, spec.get("hook"))
         return True
-    return await fn(tx, svc, dict(spec.get("args") or {}))
+    try:
+        return fn(conn, svc, dict(spec.get("args") or {}))
+    except Exception:
+        log.exception("outbox: #%d: its condition %r failed; sent", item.id, spec.get("hook"))
+        return True
 
 
 def reason_text(lang: str | None, failure: Failure) -> str:

@@ -84,6 +84,7 @@ from storage.media import SendAs
 
 if TYPE_CHECKING:
     from bot.core.services import Services
+    from storage.db import Conn
     from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -353,7 +354,7 @@ class OutboxSender:
         self._read_at = -math.inf
         self._changed = True
         # claims and records of sends that start or finish together share a transaction
-        self._claims: _Batch[int, bool] = _Batch(self._claim_batch)
+        self._claims: _Batch[OutboxItem, bool] = _Batch(self._claim_batch)
         self._records: _Batch[tuple[int, int, tuple[int, ...]], None] = _Batch(self._record_batch)
         self._pacer.listen(self._wake.set)  # a reply had its slot: bulk sends may go on
 
@@ -632,23 +633,24 @@ class OutboxSender:
     async def _claim(self, item: OutboxItem) -> bool:
         """Mark the row ``sending`` (committed) before its request; False: it does not go.
 
-        A row with a ``valid_while`` condition is checked and claimed in a transaction of
-        its own (the check is domain code); the others are claimed together with whatever
-        other sends start at the same moment (:class:`_Batch`)."""
-        if not item.valid_while:
-            return await self._claims.submit(item.id)
-        async with self._svc.db.transaction() as tx:
-            if not await delivery.still_valid(tx, self._svc, item):
-                await store.mark_superseded(tx, item.id, "no longer applies")
+        Rows are claimed together with whatever other sends start at the same moment
+        (:class:`_Batch`), a row's ``valid_while`` condition checked in that transaction: a
+        broadcast's alerts cost one short write per batch, not one transaction each."""
+        return await self._claims.submit(item)
+
+    async def _claim_batch(self, items: list[OutboxItem]) -> list[bool]:
+        ids, dropped = await self._svc.db.write(store.claim_many, items, self._valid)
+        claimed, superseded = set(ids), set(dropped)
+        for item in items:
+            if item.id in superseded:
                 log.info(
                     "outbox: #%d (%s) superseded before its turn; not sent", item.id, item.kind
                 )
-                return False
-            return await store.mark_sending(tx, item.id)
+        return [i.id in claimed for i in items]
 
-    async def _claim_batch(self, item_ids: list[int]) -> list[bool]:
-        claimed = set(await self._svc.db.write(store.claim_many, item_ids))
-        return [i in claimed for i in item_ids]
+    def _valid(self, conn: Conn, item: OutboxItem) -> bool:
+        """On the database thread: the row's ``valid_while`` condition."""
+        return delivery.still_valid(conn, self._svc, item)
 
     async def _record_batch(self, delivered: list[tuple[int, int, tuple[int, ...]]]) -> list[None]:
         await self._svc.db.write(store.mark_sent_many, self._svc.clock.now(), delivered)

@@ -46,7 +46,7 @@ from bot.reporting.questionnaire import (
 )
 from storage import audit, outbox, people
 from storage import reports as store
-from storage.db import Changed, Database, Tx
+from storage.db import Changed, Conn, Database, Tx
 from storage.followups import Revision
 from storage.people import Person
 from storage.reports import Report, Session, SessionMode, Step
@@ -505,12 +505,11 @@ async def show_later(
 
 
 @delivery.condition("screen_current")
-async def _screen_still_current(tx: Tx, svc: Services, args: dict[str, Any]) -> bool:
+def _screen_still_current(conn: Conn, svc: Services, args: dict[str, Any]) -> bool:
     """A screen waiting in the outbox goes only while the person is still at it: one that
     arrived after they had moved on (answered it on a re-shown copy) would offer buttons
     that can only be refused."""
-    session = await store.session(tx, int(args["tg_id"]))
-    return session is not None and session.nonce == int(args["nonce"])
+    return store.session_nonce(conn, int(args["tg_id"])) == int(args["nonce"])
 
 
 def _expects_text(q: Questionnaire, step: str) -> bool:

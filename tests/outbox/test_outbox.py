@@ -18,12 +18,13 @@ from telegram.ext import ExtBot
 from bot.config import Config
 from bot.core.clock import FakeClock
 from bot.core.services import Services
+from bot.outbox import delivery
 from bot.outbox.pacer import Pacer
 from bot.outbox.sender import MAX_ATTEMPTS, MAX_IN_FLIGHT, OutboxSender, backoff_seconds
 from sandbox import Sandbox, SimUser
 from storage import outbox as store
 from storage import people
-from storage.db import Database, count_round_trips
+from storage.db import Conn, Database, count_round_trips
 
 MakeSender = Callable[..., OutboxSender]
 
@@ -708,6 +709,50 @@ async def test_a_broadcast_costs_about_one_database_round_trip_per_message(
         await sender.drain()
     assert sum(trips.values()) <= 2 * len(users), trips
     assert await store.pending_count(db) == 0
+
+
+@delivery.condition("test_only_even_chats")
+def _only_even_chats(conn: Conn, svc: Services, args: dict[str, Any]) -> bool:
+    """A condition that reads in the claim's transaction (the row it guards, not yet
+    claimed)."""
+    sql = "SELECT chat_id FROM outbox WHERE dedup_key = ? AND status = 'pending'"
+    row = conn.execute(sql, (args["key"],)).fetchone()
+    return row is not None and row[0] % 2 == 0
+
+
+@delivery.condition("test_broken")
+def _broken(conn: Conn, svc: Services, args: dict[str, Any]) -> bool:
+    raise ZeroDivisionError("a bug in a condition")
+
+
+async def test_conditions_are_checked_in_the_claim_and_a_broken_one_does_not_stall_the_rest(
+    sandbox: Sandbox,
+    db: Database,
+    clock: FakeClock,
+    make_sender: MakeSender,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Rows checked and claimed many to a transaction: one whose condition fails is
+    finished unsent; a condition that raises (a bug) is logged and its row sent, as an
+    unknown one is, instead of failing the batch and with it every other row."""
+    users = [sandbox.user(8400 + i, f"V{i}") for i in range(12)]
+    for u in users:
+        key = f"v:{u.id}"
+        hook = "test_broken" if u.id % 4 == 1 else "test_only_even_chats"
+        await put(db, clock, key, u.id, valid_while={"hook": hook, "args": {"key": key}})
+    with caplog.at_level(logging.INFO, logger="bot.outbox"):
+        sender = make_sender(pacer=Pacer(1000))
+        sender.wake()
+        await sender.drain()
+    got = {u.id for u in users if u.inbox}
+    assert got == {u.id for u in users if u.id % 2 == 0 or u.id % 4 == 1}
+    rows = {r.chat_id: r for r in await store.by_dedup_prefix(db, "v:")}
+    assert {c: r.last_error for c, r in rows.items() if c not in got} == dict.fromkeys(
+        {u.id for u in users} - got, "superseded: no longer applies"
+    )
+    assert all(rows[c].status == "sent" for c in got)
+    broken = [r for r in caplog.records if "its condition 'test_broken' failed" in r.getMessage()]
+    assert len(broken) == 3 and all(r.exc_info for r in broken)
 
 
 async def test_per_chat_order_and_spacing_hold_in_the_pipeline(
