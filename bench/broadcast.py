@@ -8,7 +8,9 @@ Add button: the fan-out of every subscriber's alert is one transaction), and a s
 ``--nfps`` NFPs start answering the whole questionnaire. Printed, and written to
 ``bench/results/broadcast.json``:
 
-* **rate ÷ limit**: alerts delivered ÷ (last alert − first alert) ÷ the limit;
+* **rate ÷ limit**: alerts delivered ÷ (last alert − first alert) ÷ the limit; and beside
+  it every message the bot sent in that span (alerts and the NFPs' replies, which draw on
+  the same limit) ÷ its length ÷ the limit;
 * **429s**: flood-control refusals the bot received during the phase;
 * **duplicates** (chats that got the alert more than once) and **skips** (subscribers that
   never got it), from the sandbox's own record of every message;
@@ -184,6 +186,15 @@ async def run_phase(
         finally:
             code = await bot.stop(grace=10.0)
         firsts = [sb.events[uid][0][0] for uid in subs if sb.events.get(uid)]
+        # every message the bot sent in the broadcast's span (alerts, and the NFPs' replies
+        # that share the limit with them)
+        lo, hi = (min(firsts), max(firsts)) if firsts else (0.0, 0.0)
+        in_span = sum(
+            1
+            for evs in list(sb.events.values())
+            for at, sent in evs
+            if sent.kind == "sent" and lo <= at <= hi
+        )
         copies = [len([e for e in sb.events.get(uid, []) if e[1].kind == "sent"]) for uid in subs]
     latencies = sorted(x for r in runs for x in r.latencies)
     errors = {
@@ -218,6 +229,11 @@ async def run_phase(
                 "broadcast_s": round(span, 1),
                 "rate_per_s": round(rate, 1),
                 "rate_over_limit": round(rate / args.limit, 3),
+                # the limit is one budget: alerts and replies together, over the same span
+                "all_sends_per_s": round((in_span - 1) / span, 1) if span else 0.0,
+                "all_sends_over_limit": round((in_span - 1) / span / args.limit, 3)
+                if span
+                else 0.0,
                 "http_429": errors.get("429", 0),
                 "cut_at_timeout": not finished and delivered < len(subs),
             }
@@ -266,7 +282,8 @@ async def main_async(args: argparse.Namespace) -> None:
             results.append(run)
             print(
                 f"run {i + 1}: rate {cast['rate_per_s']}/s = {cast['rate_over_limit']} of the "
-                f"limit over {cast['broadcast_s']} s; 429s {cast['http_429']}; duplicates "
+                f"limit over {cast['broadcast_s']} s (with the replies in that span "
+                f"{cast['all_sends_over_limit']}); 429s {cast['http_429']}; duplicates "
                 f"{cast['duplicates']}; skips "
                 + (
                     f"n/a (cut at --timeout, {cast['not_reached']} not reached yet)"
@@ -283,7 +300,8 @@ async def main_async(args: argparse.Namespace) -> None:
             return float(statistics.median(float(r[phase][key] or 0) for r in results))
 
         print(
-            f"median of {args.runs}: rate/limit {med('rate_over_limit')}, 429s "
+            f"median of {args.runs}: rate/limit {med('rate_over_limit')} (with replies "
+            f"{med('all_sends_over_limit')}), 429s "
             f"{med('http_429')}, duplicates {med('duplicates')}, not reached {med('not_reached')},"
             f" p95 ratio "
             f"{statistics.median(float(r['p95_ratio'] or 0) for r in results)}"
