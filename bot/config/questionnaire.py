@@ -6,6 +6,7 @@ the questionnaire can produce fits Telegram's limits before the bot starts.
 
 from __future__ import annotations
 
+import functools
 import math
 import string
 from collections.abc import Mapping, Sequence
@@ -101,15 +102,18 @@ class Questionnaire:
 
     def question(self, key: str) -> Question:
         """The question with this key; KeyError if there is none."""
-        for question in self.questions:
-            if question.key == key:
-                return question
-        raise KeyError(key)
+        return self._by_key[key]
 
-    @property
+    # Both are read several times for every answer: built once (a frozen dataclass still
+    # has a __dict__, where cached_property keeps them).
+    @functools.cached_property
     def keys(self) -> tuple[str, ...]:
         """Question keys in the order they are asked."""
         return tuple(q.key for q in self.questions)
+
+    @functools.cached_property
+    def _by_key(self) -> dict[str, Question]:
+        return {q.key: q for q in self.questions}
 
 
 QUESTIONNAIRE_KEYS = ("version", "questions", "checks")

@@ -84,6 +84,11 @@ class Callback:
 
     PREFIX: ClassVar[str]
     BODY: ClassVar[str | None] = None
+    #: The handler reads the pressed message's buttons (``query.message.reply_markup``).
+    #: Only these kinds get them: the rest are handed a pressed message without buttons or
+    #: entities (``bot.wiring.request.UpdatesRequest``), as building them was most of the
+    #: cost of reading a press.
+    READS_PRESSED_BUTTONS: ClassVar[bool] = False
 
     @classmethod
     def pattern(cls) -> str:
@@ -449,6 +454,7 @@ class SubscribeOff(Callback):
     """``gsn``: unsubscribe from every alert (the button under each alert)."""
 
     PREFIX = "gsn"
+    READS_PRESSED_BUTTONS = True  # under an alert, or on the /subscribe screen
 
 
 #: What an admin can do to a guidance broadcast from /guidance status.
@@ -604,3 +610,8 @@ ALL: tuple[type[Callback], ...] = (
     ForgetConfirm,
     ForgetCancel,
 )
+
+
+def reading_pressed_buttons() -> frozenset[str]:
+    """The prefixes of the kinds whose handlers read the pressed message's buttons."""
+    return frozenset(k.PREFIX for k in ALL if k.READS_PRESSED_BUTTONS)

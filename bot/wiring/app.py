@@ -11,6 +11,7 @@ from telegram import Bot, BotCommand
 from telegram.ext import ApplicationBuilder, ContextTypes, Updater
 
 from bot.config import Config
+from bot.core import callbacks
 from bot.core.clock import Clock, SystemClock
 from bot.core.i18n import translator, use_languages
 from bot.core.services import Services
@@ -50,7 +51,10 @@ class Options:
 def build_application(config: Config, token: str, options: Options | None = None) -> BotApplication:
     opts = options or Options()
     use_languages(config.languages, config.default_language)
-    requests = (AiohttpRequest(opts.concurrency * 2 + 8, pool_timeout=10.0), UpdatesRequest(1))
+    requests = (
+        AiohttpRequest(opts.concurrency * 2 + 8, pool_timeout=10.0),
+        UpdatesRequest(1, keep_buttons_for=callbacks.reading_pressed_buttons()),
+    )
     processor = PerChatUpdateProcessor(opts.concurrency)
     # one budget for replies and the outbox: Telegram counts both against the same limit
     pacer = Pacer(config.messages_per_second)

@@ -116,13 +116,17 @@ class DurablePolling:
                 )
         return fresh
 
+    def _lean(self, update: dict[str, Any]) -> dict[str, Any]:
+        """A kept update as PTB is handed a fetched one (``UpdatesRequest.lean``)."""
+        return self._fetched.lean(update) if self._fetched is not None else update
+
     async def recover(self, queue: asyncio.Queue[object]) -> int:
         """Queue the updates a crash left in the inbox (before polling starts)."""
         svc = self._services()
         if svc is None:
             return 0
         kept = [
-            (update_id, Update.de_json(json.loads(payload), self._bot), applied)
+            (update_id, Update.de_json(self._lean(json.loads(payload)), self._bot), applied)
             for update_id, payload, applied in await updates_store.unfinished(svc.db)
         ]
         # an applied update is replayed only to re-show its chat's screen: once per chat, and
