@@ -116,7 +116,7 @@ class DurablePolling:
                 )
         return fresh
 
-    def _lean(self, update: dict[str, Any]) -> dict[str, Any]:
+    def lean(self, update: dict[str, Any]) -> dict[str, Any]:
         """A kept update as PTB is handed a fetched one (``UpdatesRequest.lean``)."""
         return self._fetched.lean(update) if self._fetched is not None else update
 
@@ -126,7 +126,7 @@ class DurablePolling:
         if svc is None:
             return 0
         kept = [
-            (update_id, Update.de_json(self._lean(json.loads(payload)), self._bot), applied)
+            (update_id, Update.de_json(self.lean(json.loads(payload)), self._bot), applied)
             for update_id, payload, applied in await updates_store.unfinished(svc.db)
         ]
         # an applied update is replayed only to re-show its chat's screen: once per chat, and

@@ -535,3 +535,53 @@ async def test_the_inbox_keeps_the_update_telegram_sent_and_a_replay_rebuilds_it
     bot = env.app.bot
     assert Update.de_json(json.loads(payload), bot).to_dict() == Update.de_json(raw, bot).to_dict()
     assert "Question 2 of 9" in (await next_sent(nfp)).text
+
+
+async def test_a_press_reaches_the_handlers_lean_and_the_inbox_keeps_it_whole(
+    env: BotEnv,
+) -> None:
+    """PTB is handed the pressed message without its entities and buttons (building them
+    was half the cost of reading a press); the inbox keeps the update as Telegram sent it,
+    and a replay from it is made just as lean, so a handler sees the same either way."""
+    import json
+
+    from telegram import Update
+    from telegram.ext import TypeHandler
+
+    seen: list[Update] = []
+
+    async def record(update: Update, _: object) -> None:
+        seen.append(update)
+
+    assert env.app is not None
+    env.app.add_handler(TypeHandler(Update, record), group=-100)
+    nfp = await _start(env, 1207, "KGZ")
+    for typed in ("12", "3"):  # questions 1 and 2: numbers; 3 offers Skip
+        await nfp.send(typed)
+        await next_sent(nfp)
+    assert "Skip" in nfp.inbox[-1].button_texts()
+    env.sandbox.inject("answerCallbackQuery", delay=1.0)  # held in processing: still kept
+    await nfp.press("Skip")
+    update_id = env.sandbox.last_update_id
+    raw = env.sandbox.queued_update(update_id)
+    pressed = raw["callback_query"]["message"]
+    assert pressed["entities"] and pressed["reply_markup"]  # what Telegram sends
+    payload = None
+    for _ in range(200):
+        payload = await env.svc.db.fetchval(
+            "SELECT payload FROM update_inbox WHERE update_id = ?", (update_id,)
+        )
+        if payload is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert payload is not None and json.loads(payload) == raw
+    assert "Question 4 of 9" in (await next_sent(nfp)).text
+    [handled] = [u for u in seen if u.update_id == update_id]
+    query = handled.callback_query
+    assert query is not None and query.data == raw["callback_query"]["data"]
+    message = query.message
+    assert message is not None and message.message_id == pressed["message_id"]
+    assert message.chat.id == nfp.id
+    assert not getattr(message, "entities", ()) and getattr(message, "reply_markup", None) is None
+    replayed = Update.de_json(env.app.bot_data["polling"].lean(json.loads(payload)), env.app.bot)
+    assert replayed.to_dict() == handled.to_dict()
