@@ -356,7 +356,12 @@ class OutboxSender:
         # claims and records of sends that start or finish together share a transaction
         self._claims: _Batch[OutboxItem, bool] = _Batch(self._claim_batch)
         self._records: _Batch[tuple[int, int, tuple[int, ...]], None] = _Batch(self._record_batch)
-        self._pacer.listen(self._wake.set)  # a reply had its slot: bulk sends may go on
+        # whether the last pass stopped at the global window (or behind a waiting reply):
+        # only then does a change in the pacer (an answer came, a reply had its slot) wake
+        # the loop. An idle sender woken by every reply ran a pass for nothing, two per reply.
+        self._wants_slot = False
+        self._pacer.listen(self._on_pacer)
+        self.passes = 0  # passes of the loop so far (what an idle sender costs, for tests)
 
     @property
     def pacer(self) -> Pacer:
@@ -515,8 +520,10 @@ class OutboxSender:
         The heads come from the list read ahead (:meth:`_read_heads`), so a pass started by
         a finished send costs no database read: its slot is refilled at once.
         """
+        self.passes += 1
         self._busy = False
         self._hold_until = None
+        self._wants_slot = False
         await self._record_pending()
         pacer = self._pacer
         if not self._can_start():
@@ -579,8 +586,15 @@ class OutboxSender:
             # math.inf: a reply is waiting for a slot; look again once it has had it
             self._hold(now + min(wait, YIELD_POLL if wait == math.inf else wait))
             self._busy = False
+            self._wants_slot = True
             return False
         return True
+
+    def _on_pacer(self) -> None:
+        """The pacer's news (a slot may have freed, a waiting reply had its slot): wake the
+        loop if it is waiting for a slot; otherwise nothing it would do changed."""
+        if self._wants_slot:
+            self._wake.set()
 
     def _hold(self, until: float) -> None:
         self._hold_until = until if self._hold_until is None else min(self._hold_until, until)

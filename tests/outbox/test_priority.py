@@ -49,3 +49,16 @@ async def test_a_reply_goes_ahead_of_a_storm_and_nothing_draws_a_429(
         assert sandbox.limiter.refused == {"global": 0, "group": 0, "private": 0}
     finally:
         await env.stop()
+
+
+async def test_an_idle_outbox_is_not_woken_by_every_reply(env: BotEnv) -> None:
+    """The pacer tells its listeners of every reply (twice: its slot taken, its answer):
+    the outbox wakes for that only while it waits for a slot. Idle, it ran a pass for
+    each, two per reply, on the main bot's loop."""
+    people = [env.sandbox.user(42_000 + i, f"P{i}") for i in range(10)]
+    await env.outbox.drain()
+    await asyncio.sleep(0.1)
+    before = env.outbox.passes
+    for p in people:
+        assert (await env.say(p, "/start")).text
+    assert env.outbox.passes - before <= 2, env.outbox.passes - before
