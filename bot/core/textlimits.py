@@ -35,8 +35,11 @@ _TAG = re.compile(r"<[^>]*>")
 
 
 def tg_len(text: str) -> int:
-    """Length in UTF-16 code units: an upper bound of what Telegram may count."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    """Length in UTF-16 code units: an upper bound of what Telegram may count.
+
+    (Encoded rather than counted character by character: this runs on every reply. A lone
+    surrogate, which JSON can carry, counts one unit either way.)"""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def visible_len(html_text: str) -> int:
@@ -65,6 +68,8 @@ def split_html(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     ``&...;`` entity. A tag open across a cut (a multi-line answer in bold) is closed at the
     end of one piece and opened again at the start of the next, so Telegram can parse each.
     """
+    if tg_len(text) <= limit:  # the source is never shorter than what it shows
+        return [text]
     pieces: list[str] = []
     lines: list[str] = []
     size = 0

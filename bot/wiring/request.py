@@ -19,8 +19,10 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+from yarl import URL
 
 _JSON = {"Content-Type": "application/json"}
+MAX_CACHED_URLS = 256  # the Bot API's methods, with room to spare
 
 
 class AnswerTimedOut(TimedOut):
@@ -45,6 +47,8 @@ class AiohttpRequest(BaseRequest):
         "_pool_timeout",
         "_read_timeout",
         "_session",
+        "_timeouts",
+        "_urls",
     )
 
     def __init__(
@@ -62,6 +66,11 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_read_timeout = media_read_timeout
         self._session: aiohttp.ClientSession | None = None
+        # every request would otherwise parse its URL and build its timeouts again; a bot
+        # calls a few dozen methods with a few timeouts (the URLs hold the token: kept in
+        # memory only, as PTB keeps it)
+        self._urls: dict[str, URL] = {}
+        self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -72,12 +81,28 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
+                # the Bot API sets no cookies: none to file or filter on every request
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+
+    def _timeout(
+        self, read: float | None, connect: float | None, pool: float | None
+    ) -> aiohttp.ClientTimeout:
+        key = (read, connect, pool)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            timeout = self._timeouts[key] = aiohttp.ClientTimeout(
+                # aiohttp's "connect" covers waiting for a pooled connection and connecting
+                connect=None if connect is None or pool is None else connect + pool,
+                sock_connect=connect,
+                sock_read=read,
+            )
+        return timeout
 
     async def do_request(
         self,
@@ -100,14 +125,7 @@ class AiohttpRequest(BaseRequest):
             connect_timeout = self._connect_timeout
         if isinstance(pool_timeout, DefaultValue):
             pool_timeout = self._pool_timeout
-        timeout = aiohttp.ClientTimeout(
-            # aiohttp's "connect" covers waiting for a pooled connection and connecting
-            connect=None
-            if connect_timeout is None or pool_timeout is None
-            else connect_timeout + pool_timeout,
-            sock_connect=connect_timeout,
-            sock_read=read_timeout,
-        )
+        timeout = self._timeout(read_timeout, connect_timeout, pool_timeout)
         data: aiohttp.FormData | bytes | None = None
         headers = None
         if request_data is not None:
@@ -125,8 +143,13 @@ class AiohttpRequest(BaseRequest):
                 headers = _JSON
         try:
             # the Bot API never redirects; following one would send the token elsewhere
+            target = self._urls.get(url)
+            if target is None:
+                target = URL(url)
+                if len(self._urls) < MAX_CACHED_URLS:  # file downloads each have their own
+                    self._urls[url] = target
             async with self._session.request(
-                method, url, data=data, headers=headers, timeout=timeout, allow_redirects=False
+                method, target, data=data, headers=headers, timeout=timeout, allow_redirects=False
             ) as resp:
                 if 300 <= resp.status < 400:
                     raise NetworkError(

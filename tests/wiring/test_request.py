@@ -59,3 +59,29 @@ async def test_errors_map_to_ptb_exceptions(sandbox: Sandbox, bot: Bot) -> None:
         await bot.send_message(72, "slow")
     assert time.monotonic() - started < 1.4  # the 0.5 s read timeout, not the slow answer
     assert (await bot.send_message(72, "fine again")).text == "fine again"
+
+
+async def test_urls_are_parsed_once_per_method_and_downloads_do_not_grow_the_cache(
+    sandbox: Sandbox,
+) -> None:
+    """Each Bot API method's URL is parsed once (a few dozen, kept); file downloads, one URL
+    each, stop being kept at the bound, so a bot that downloads for years holds no more."""
+    from bot.wiring import request as req
+
+    backend = AiohttpRequest(2)
+    bot = Bot(sandbox.token, base_url=sandbox.base_url, request=backend)
+    await bot.initialize()
+    try:
+        sandbox.user(73, "Cem")
+        for _ in range(3):
+            await bot.send_message(73, "hello")
+        kept = dict(backend._urls)
+        assert sum(1 for u in kept if u.endswith("/sendMessage")) == 1
+        for i in range(req.MAX_CACHED_URLS + 50):
+            url = f"{sandbox.base_file_url}{sandbox.token}/missing-{i}"
+            status, _ = await backend.do_request(url, "GET")
+            assert status == 404
+        assert len(backend._urls) == req.MAX_CACHED_URLS
+        await bot.send_message(73, "still")  # cached methods still work
+    finally:
+        await bot.shutdown()
