@@ -351,6 +351,11 @@ async def test_forged_and_stale_buttons_are_refused(env: BotEnv) -> None:
     await user.press_forged("gdy", message_id=screen.message_id)  # an admin's Save
     await user.press_forged("giy:1", message_id=screen.message_id)  # withdraw
     await user.press_forged("gpg:99:0", message_id=screen.message_id)  # someone's search
+    # each is answered (not a quiet spell: under load one can pass before the first answer)
+    deadline = time.monotonic() + 10
+    while len(user.callback_answers) < 4:
+        assert time.monotonic() < deadline, user.callback_answers
+        await asyncio.sleep(0.02)
     await env.sandbox.settle()
     answers = [a.get("text") or "" for a in user.callback_answers]
     assert len(answers) == 4
