@@ -239,8 +239,8 @@ async def add_version(
     return version
 
 
-async def confirm_first(
-    tx: Tx,
+def confirm_first(
+    c: Conn,
     now: datetime,
     report: Report,
     values: dict[str, Any],
@@ -252,36 +252,11 @@ async def confirm_first(
     questionnaire_version: int,
     session_step: str,
 ) -> tuple[bool, Report | None]:
-    """A report's first confirmation as one step, COMMIT included (one round trip): whether
-    the region's digest of the week was already posted, the version (1) with it, the
-    person's session idle at ``session_step``, the audit record; (after_digest, the report
-    as confirmed)."""
-    return await tx.finish(
-        _confirm_first,
-        now,
-        report,
-        values,
-        by,
-        late,
-        region_key,
-        warnings,
-        questionnaire_version,
-        session_step,
-    )
-
-
-def _confirm_first(
-    c: Conn,
-    now: datetime,
-    report: Report,
-    values: dict[str, Any],
-    by: int,
-    late: bool,
-    region_key: str,
-    warnings: list[str],
-    qversion: int,
-    session_step: str,
-) -> tuple[bool, Report | None]:
+    """On the database thread, as a transaction's last call (``tx.finish``, one round trip
+    with the COMMIT): a report's first confirmation. Whether the region's digest of the
+    week was already posted, the version (1) with it, the person's session idle at
+    ``session_step``, the audit record; (after_digest, the report as confirmed)."""
+    qversion = questionnaire_version
     after_digest = (
         fetchval(
             c, "SELECT 1 FROM digests WHERE region_key = ? AND week = ?", (region_key, report.week)

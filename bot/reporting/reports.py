@@ -846,8 +846,8 @@ async def _confirm(
     answers = {key: value for key, value in answers.items() if key in keys}
     if report.version == 0:
         # the common case, a first confirmation, as the step's one round trip
-        after_digest, confirmed = await store.confirm_first(
-            tx,
+        after_digest, confirmed = await tx.finish(
+            store.confirm_first,
             now,
             report,
             answers,
@@ -858,16 +858,7 @@ async def _confirm(
             questionnaire_version=region.questionnaire.version,
             session_step=f"{CONFIRMED}{report.id}",
         )
-        return Screen(
-            "confirmed",
-            iso3=report.iso3,
-            week=report.week,
-            answers=answers,
-            report=confirmed,
-            late=bool(confirmed and confirmed.late),
-            after_digest=after_digest,
-            version=1,
-        )
+        return _confirmed(report, answers, confirmed, after_digest, 1)
     after_digest = await store.digest_posted(tx, region.key, report.week)
     version = await store.add_version(
         tx,
@@ -902,6 +893,17 @@ async def _confirm(
         after_digest=after_digest,
     )
     confirmed = await store.get(tx, report.id)
+    return _confirmed(report, answers, confirmed, after_digest, version)
+
+
+def _confirmed(
+    report: Report,
+    answers: dict[str, Any],
+    confirmed: Report | None,
+    after_digest: bool,
+    version: int,
+) -> Screen:
+    """The screen after a confirmation (version 1) or an amendment."""
     return Screen(
         "confirmed",
         iso3=report.iso3,
