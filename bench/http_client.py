@@ -1,4 +1,5 @@
-"""CPU per Bot API call of PTB's default HTTP client (httpx) against an aiohttp-based one.
+"""CPU per Bot API call of PTB's default HTTP client (httpx), aiohttp, and the bot's own JSON
+path (``http11``: ``bot.wiring.http11`` under ``ApiRequest``, what the bot uses).
 
 The sandbox runs in a subprocess so that only the client's CPU is counted. Workers call
 ``bot.send_message`` in a loop; "concurrent" is how many calls are in flight at once (an
@@ -20,10 +21,11 @@ from telegram import Bot
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bench.harness import ROOT, write_json
-from bot.wiring.request import AiohttpRequest
+from bot.wiring.request import ApiRequest
 
 TOKEN = "123456:TEST-token"
 CHATS = 100
+CLIENTS = ("httpx", "aiohttp", "http11")
 
 
 async def serve(port: int, rtt: float) -> None:
@@ -45,9 +47,9 @@ async def measure(
     Stops after ``calls`` calls or ``budget`` seconds, whichever comes first.
     """
     request: BaseRequest = (
-        AiohttpRequest(concurrent + 8)
-        if client == "aiohttp"
-        else HTTPXRequest(connection_pool_size=concurrent + 8, pool_timeout=10.0)
+        HTTPXRequest(connection_pool_size=concurrent + 8, pool_timeout=10.0)
+        if client == "httpx"
+        else ApiRequest(concurrent + 8, json_over_aiohttp=client == "aiohttp")
     )
     bot = Bot(TOKEN, base_url=base_url, request=request)
     await bot.initialize()
@@ -94,7 +96,7 @@ async def main_async(args: argparse.Namespace) -> None:
             assert server.stdout is not None
             port = int(await asyncio.wait_for(server.stdout.readline(), 30))
             for concurrent in [int(x) for x in args.concurrent.split(",")]:
-                for client in ("httpx", "aiohttp"):
+                for client in CLIENTS:
                     url = f"http://127.0.0.1:{port}/bot"
                     row = await measure(client, concurrent, args.calls, args.budget, url)
                     row["rtt_ms"] = round(rtt * 1000)

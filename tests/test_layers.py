@@ -55,7 +55,7 @@ WIRING = frozenset(
         "bot.wiring.concurrency",  # PTB update processor and durable polling (the update inbox)
         "bot.wiring.context",  # the typed PTB CallbackContext handlers receive
         "bot.outbox.sender",  # the outbox sender: calls the Bot API
-        "bot.wiring.request",  # PTB's HTTP transport over aiohttp
+        "bot.wiring.request",  # PTB's HTTP transport: http11 for JSON calls, aiohttp for files
         "bot.wiring.ratelimit",  # the main bot's replies paced on the shared budget
         "bot.wiring.runner",  # runs an Application for tests, the demo and the benchmarks
         # `nfpbot demo`: the real Application on the embedded sandbox, and its simulated people

@@ -76,7 +76,7 @@ from bot.outbox import delivery, messages
 from bot.outbox.delivery import Failure
 from bot.outbox.messages import Album, Document, Media, Photo, Text
 from bot.outbox.pacer import Pacer, Slot
-from bot.wiring.request import AiohttpRequest, AnswerTimedOut
+from bot.wiring.request import AnswerTimedOut, ApiRequest
 from storage import media as media_store
 from storage import outbox as store
 from storage import people
@@ -150,7 +150,7 @@ def make_outbox_bot(
         urls["base_file_url"] = base_file_url
     return ExtBot(
         token,
-        request=AiohttpRequest(
+        request=ApiRequest(
             pool_size, read_timeout=answer_timeout, media_read_timeout=max(answer_timeout, 20.0)
         ),
         **urls,

@@ -19,7 +19,7 @@ from bot.outbox.pacer import Pacer
 from bot.wiring.concurrency import DurablePolling, PerChatUpdateProcessor
 from bot.wiring.context import BotApplication, BotContext
 from bot.wiring.ratelimit import ReplyLimiter
-from bot.wiring.request import AiohttpRequest, UpdatesRequest
+from bot.wiring.request import ApiRequest, UpdatesRequest
 from storage import people, regions
 from storage.db import Database, require_fts5
 from storage.regions import CountryRow
@@ -52,7 +52,7 @@ def build_application(config: Config, token: str, options: Options | None = None
     opts = options or Options()
     use_languages(config.languages, config.default_language)
     requests = (
-        AiohttpRequest(opts.concurrency * 2 + 8, pool_timeout=10.0),
+        ApiRequest(opts.concurrency * 2 + 8, pool_timeout=10.0),
         UpdatesRequest(1, keep_buttons_for=callbacks.reading_pressed_buttons()),
     )
     processor = PerChatUpdateProcessor(opts.concurrency)

@@ -1,18 +1,21 @@
-"""PTB's network layer on aiohttp instead of httpx.
+"""PTB's network layer: the Bot API's JSON calls over a lean keep-alive HTTP/1.1 pool
+(:mod:`bot.wiring.http11`), uploads and downloads over aiohttp; not PTB's httpx.
 
 Measured in ``bench/`` on this project's workload: httpx/httpcore spends 0.6–1.5 ms of CPU per
 Bot API call once a few dozen calls are in flight (its pool scans every connection on every
-request), aiohttp 0.2–0.3 ms; with concurrent update processing that was half of the bot's
-CPU. aiohttp is already a dependency (the sandbox server), so this swaps the client, not the
-library count. Behaviour follows ``telegram.request.HTTPXRequest``: form-encoded parameters,
-multipart when files are attached, per-call timeouts, and errors mapped to PTB's
-``TimedOut`` / ``NetworkError`` so PTB's retry and error handling work unchanged.
+request), aiohttp 0.2–0.3 ms, and most of what is left was aiohttp's per-request machinery,
+which a JSON call does not need (``bench.http_client``). aiohttp is already a dependency (the
+sandbox server); httptools, the parser the JSON path uses, is a small one. Behaviour follows
+``telegram.request.HTTPXRequest``: JSON parameters (the Bot API accepts them), multipart when
+files are attached, per-call timeouts, and errors mapped to PTB's ``TimedOut`` /
+``NetworkError`` so PTB's retry and error handling work unchanged.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -21,7 +24,10 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from yarl import URL
 
+from bot.wiring import http11
+
 _JSON = {"Content-Type": "application/json"}
+_JSON_TYPE = b"application/json"
 MAX_CACHED_URLS = 256  # the Bot API's methods, with room to spare
 
 
@@ -33,19 +39,25 @@ class AnswerTimedOut(TimedOut):
     """
 
 
-class AiohttpRequest(BaseRequest):
-    """A PTB request backend with one aiohttp session and a bounded connection pool.
+class ApiRequest(BaseRequest):
+    """A PTB request backend: file-less POSTs (every Bot API call but uploads) through an
+    :class:`http11.Pool` per origin, the rest through one aiohttp session; each bounded to
+    ``connection_pool_size`` connections.
 
-    aiohttp has no separate write timeout; a slow upload is bounded by ``read_timeout``
-    (which starts after the request is sent) and by the pool/connect limits.
+    Neither has a separate write timeout; a slow upload is bounded by ``read_timeout`` (which
+    starts after the request is sent) and by the pool/connect limits. ``json_over_aiohttp``
+    sends everything through aiohttp, for ``bench.http_client``'s comparison.
     """
 
     __slots__ = (
         "_connect_timeout",
+        "_json_over_aiohttp",
         "_media_read_timeout",
         "_pool_size",
         "_pool_timeout",
+        "_pools",
         "_read_timeout",
+        "_routes",
         "_session",
         "_timeouts",
         "_urls",
@@ -59,8 +71,10 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
         media_read_timeout: float | None = 20.0,
+        json_over_aiohttp: bool = False,
     ) -> None:
         self._pool_size = connection_pool_size
+        self._json_over_aiohttp = json_over_aiohttp
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
@@ -71,6 +85,8 @@ class AiohttpRequest(BaseRequest):
         # memory only, as PTB keeps it)
         self._urls: dict[str, URL] = {}
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
+        self._pools: dict[http11.Origin, http11.Pool] = {}
+        self._routes: dict[str, tuple[http11.Pool, str]] = {}  # URL: its pool and path
 
     @property
     def read_timeout(self) -> float | None:
@@ -86,6 +102,9 @@ class AiohttpRequest(BaseRequest):
             )
 
     async def shutdown(self) -> None:
+        pools, self._pools, self._routes = self._pools, {}, {}
+        for pool in pools.values():
+            await pool.close()
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
@@ -115,7 +134,7 @@ class AiohttpRequest(BaseRequest):
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         if self._session is None or self._session.closed:
-            raise RuntimeError("This AiohttpRequest is not initialized!")
+            raise RuntimeError("This ApiRequest is not initialized!")
         files = (
             request_data.multipart_data if request_data and request_data.contains_files else None
         )
@@ -125,6 +144,14 @@ class AiohttpRequest(BaseRequest):
             connect_timeout = self._connect_timeout
         if isinstance(pool_timeout, DefaultValue):
             pool_timeout = self._pool_timeout
+        if method == "POST" and not files and not self._json_over_aiohttp:
+            route = self._route(url)
+            if route is not None:
+                body = request_data.json_payload if request_data is not None else b""
+                status, answer = await self._post(
+                    route, body, read_timeout, connect_timeout, pool_timeout
+                )
+                return _not_redirected(status), answer
         timeout = self._timeout(read_timeout, connect_timeout, pool_timeout)
         data: aiohttp.FormData | bytes | None = None
         headers = None
@@ -151,18 +178,74 @@ class AiohttpRequest(BaseRequest):
             async with self._session.request(
                 method, target, data=data, headers=headers, timeout=timeout, allow_redirects=False
             ) as resp:
-                if 300 <= resp.status < 400:
-                    raise NetworkError(
-                        f"the server answered with a redirect (HTTP {resp.status}), "
-                        "not as a Bot API server does"
-                    )
-                return resp.status, await resp.read()
+                return _not_redirected(resp.status), await resp.read()
         except aiohttp.ConnectionTimeoutError as err:  # no connection: nothing was sent
             raise TimedOut from err
         except TimeoutError as err:  # sent, and no answer in time: it may have been done
             raise AnswerTimedOut from err
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{err.__class__.__name__}: {_describe(err)}") from err
+
+    def _route(self, url: str) -> tuple[http11.Pool, str] | None:
+        """The pool and request target of ``url``; None for what http11 does not speak."""
+        route = self._routes.get(url)
+        if route is not None:
+            return route
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:  # aiohttp's path reports a URL it cannot use
+            return None
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+            return None
+        origin = http11.Origin(
+            parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
+        )
+        pool = self._pools.get(origin)
+        if pool is None:
+            pool = self._pools[origin] = http11.Pool(
+                origin, self._pool_size, user_agent=self.USER_AGENT
+            )
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        route = (pool, target)
+        if len(self._routes) < MAX_CACHED_URLS:
+            self._routes[url] = route
+        return route
+
+    async def _post(
+        self,
+        route: tuple[http11.Pool, str],
+        body: bytes,
+        read_timeout: float | None,
+        connect_timeout: float | None,
+        pool_timeout: float | None,
+    ) -> tuple[int, bytes]:
+        pool, target = route
+        try:
+            return await pool.post(
+                target,
+                body,
+                _JSON_TYPE,
+                pool_timeout=pool_timeout,
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+            )
+        except http11.NotSentTimeout as err:  # nothing was sent
+            raise TimedOut(str(err)) from err
+        except http11.Unanswered as err:  # sent, and no answer in time: it may have been done
+            raise AnswerTimedOut(str(err)) from err
+        except http11.HttpError as err:
+            raise NetworkError(f"http11.{type(err).__name__}: {err}") from err
+
+
+def _not_redirected(status: int) -> int:
+    """``status``, unless it is a redirect: the Bot API never redirects, and following one
+    (or reading its body as an answer) is not what a Bot API client does."""
+    if 300 <= status < 400:
+        raise NetworkError(
+            f"the server answered with a redirect (HTTP {status}), not as a Bot API server does"
+        )
+    return status
 
 
 def _describe(err: aiohttp.ClientError) -> str:
@@ -174,7 +257,7 @@ def _describe(err: aiohttp.ClientError) -> str:
     return str(err)
 
 
-class UpdatesRequest(AiohttpRequest):
+class UpdatesRequest(ApiRequest):
     """The request backend of ``getUpdates``: also keeps each update as Telegram sent it.
 
     The inbox (:class:`bot.wiring.concurrency.DurablePolling`) stores every fetched update

@@ -530,12 +530,12 @@ async def test_unanswered_send_is_not_repeated(
     """No answer within the read timeout: Telegram may have delivered it, so it is not resent."""
     from telegram.ext import AIORateLimiter
 
-    from bot.wiring.request import AiohttpRequest
+    from bot.wiring.request import ApiRequest
 
     impatient = ExtBot(
         sandbox.token,
         rate_limiter=AIORateLimiter(max_retries=0),
-        request=AiohttpRequest(4, read_timeout=0.2),
+        request=ApiRequest(4, read_timeout=0.2),
         base_url=sandbox.base_url,
     )
     await impatient.initialize()

@@ -9,7 +9,7 @@ import pytest
 from telegram import Bot, InputMediaPhoto
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from bot.wiring.request import AiohttpRequest
+from bot.wiring.request import ApiRequest
 from sandbox import Sandbox
 from sandbox.users import make_png
 
@@ -20,8 +20,8 @@ async def bot(sandbox: Sandbox) -> AsyncIterator[Bot]:
         sandbox.token,
         base_url=sandbox.base_url,
         base_file_url=sandbox.base_file_url,
-        request=AiohttpRequest(8, read_timeout=0.5),
-        get_updates_request=AiohttpRequest(1),
+        request=ApiRequest(8, read_timeout=0.5),
+        get_updates_request=ApiRequest(1),
     )
     await b.initialize()
     yield b
@@ -64,19 +64,21 @@ async def test_errors_map_to_ptb_exceptions(sandbox: Sandbox, bot: Bot) -> None:
 async def test_urls_are_parsed_once_per_method_and_downloads_do_not_grow_the_cache(
     sandbox: Sandbox,
 ) -> None:
-    """Each Bot API method's URL is parsed once (a few dozen, kept); file downloads, one URL
-    each, stop being kept at the bound, so a bot that downloads for years holds no more."""
+    """Each Bot API method's URL is parsed once (a few dozen, kept, one pool for all); file
+    downloads, one URL each, stop being kept at the bound, so a bot that downloads for years
+    holds no more."""
     from bot.wiring import request as req
 
-    backend = AiohttpRequest(2)
+    backend = ApiRequest(2)
     bot = Bot(sandbox.token, base_url=sandbox.base_url, request=backend)
     await bot.initialize()
     try:
         sandbox.user(73, "Cem")
         for _ in range(3):
             await bot.send_message(73, "hello")
-        kept = dict(backend._urls)
-        assert sum(1 for u in kept if u.endswith("/sendMessage")) == 1
+        await bot.get_me()
+        assert sorted(u.rsplit("/", 1)[1] for u in backend._routes) == ["getMe", "sendMessage"]
+        assert len(backend._pools) == 1
         for i in range(req.MAX_CACHED_URLS + 50):
             url = f"{sandbox.base_file_url}{sandbox.token}/missing-{i}"
             status, _ = await backend.do_request(url, "GET")
