@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 if TYPE_CHECKING:  # type-only: keeps `nfpbot --help` from importing config and babel
+    import asyncio
+
     from bot.config import Config
 
 EXIT_USAGE = 2
@@ -439,6 +441,22 @@ def _run(args: argparse.Namespace) -> None:
         _fail(failure)
 
 
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop where it is installed (not on Windows), else asyncio's own.
+
+    Every answer is a few socket reads and writes, timers and task hand-offs; on uvloop
+    those cost about a tenth less of the bot's CPU per answer (bench.report_throughput).
+    Nothing in the bot depends on which loop runs it: the tests run most of it on asyncio's.
+    """
+    import asyncio
+
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 def _serve(config: Config, token: str, api_url: str | None, concurrency: int | None) -> str:
     """Poll until stopped; return "" after a clean stop, else the one line saying why not.
 
@@ -462,7 +480,7 @@ def _serve(config: Config, token: str, api_url: str | None, concurrency: int | N
     )
     options = Options(base_url=api_url, concurrency=concurrency or DEFAULT_CONCURRENCY)
     app = build_application(config, token, options)
-    loop = asyncio.new_event_loop()
+    loop = _event_loop()
     asyncio.set_event_loop(loop)
     failure = ""
     try:
