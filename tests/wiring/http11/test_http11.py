@@ -4,6 +4,8 @@ The sandbox answers as Telegram does; these loopback servers do what a server, a
 network in between may do instead: close an idle connection without a word, close it with a
 request half-answered, answer late (after the bot gave up), answer chunked or up to EOF,
 answer garbage, talk out of turn, or never finish a TLS handshake. Each test names which.
+Every test runs on asyncio's event loop and on uvloop's, the one the running bot uses
+(``conftest.py``).
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
+import trustme
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 
@@ -308,6 +312,42 @@ async def test_a_tls_handshake_that_never_ends_is_a_connect_timeout() -> None:
         assert loop.time() - started < 1.0
         for writer in silent:
             writer.close()
+
+
+async def tls_server(srv: Server, cert_for: str) -> tuple[asyncio.Server, trustme.CA]:
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(cert_for).configure_cert(context)
+    return await asyncio.start_server(srv.serve, "127.0.0.1", 0, ssl=context), ca
+
+
+async def test_tls_is_verified_and_its_connections_reused() -> None:
+    """api.telegram.org is HTTPS: the calls go over TLS, reuse it, and refuse a server whose
+    certificate is not trusted or names another host (a man in the middle)."""
+    srv = Server()
+    for cert_for, trusted, outcome in (
+        ("127.0.0.1", True, "answered"),
+        ("127.0.0.1", False, "certificate verify failed"),
+        ("api.telegram.org", True, "certificate verify failed"),
+    ):
+        tcp, ca = await tls_server(srv, cert_for)
+        port = tcp.sockets[0].getsockname()[1]
+        client = ssl.create_default_context()
+        if trusted:
+            ca.configure_trust(client)
+        p = http11.Pool(
+            http11.Origin("https", "127.0.0.1", port), 2, user_agent="test", ssl_context=client
+        )
+        async with tcp:
+            if outcome == "answered":
+                for _ in range(5):
+                    assert "n" in json.loads(await post(p))
+                assert p.opened == 1
+            else:
+                with pytest.raises(http11.NotSent, match=outcome):
+                    await post(p)
+            await p.close()
+            tcp.close()
 
 
 async def test_ptb_sees_its_own_errors_and_never_the_token(server: tuple[Server, int]) -> None:
