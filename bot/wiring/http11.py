@@ -141,14 +141,16 @@ class _Connection(asyncio.Protocol):
 
     async def exchange(self, request: bytes, read_timeout: float | None) -> tuple[int, bytes, bool]:
         """Write ``request``; the answer's status, body and whether the connection stays open."""
-        if self.lost or self.transport is None:  # closed by the server as it was handed over
+        transport = self.transport
+        if self.lost or transport is None or transport.is_closing():
+            # closed by the server as it was handed over: a write would vanish unnoticed
             raise NotSent("the connection closed before the request was written")
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[tuple[int, bytes, bool]] = loop.create_future()
         self._answer = answer
         self._body = []
         self._headers_done = self._delimited = False
-        self.transport.write(request)
+        transport.write(request)
         timer = None
         if read_timeout is not None:
             timer = loop.call_later(read_timeout, self._time_out, answer)
