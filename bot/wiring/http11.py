@@ -4,9 +4,9 @@ asyncio's transports and httptools' parser (llhttp, the parser of Node.js).
 Why not aiohttp for these: an answer costs the bot two Bot API calls (the next question,
 and a keyboard taken off or a button answered), and aiohttp's per-request machinery (a
 ClientRequest and a ClientResponse, header multidicts, cookie and tracing hooks, a timer
-rescheduled on every read) was a quarter of the bot's CPU per answer in
-``bench.report_throughput``. A Bot API call needs none of it: one POST of a JSON body to one
-origin, one answer with a length. ``bench.http_client`` measures both clients side by side.
+rescheduled on every read) was a quarter of the bot's main-thread CPU per answer in
+``bench.report_throughput`` (py-spy). A Bot API call needs none of it: one POST of a JSON
+body to one origin, one answer with a length. ``bench.http_client`` measures both.
 
 On purpose small; what it does not do stays on aiohttp (:class:`bot.wiring.request.ApiRequest`
 sends only file-less POSTs here): uploads (multipart), downloads, redirects (the Bot API
@@ -198,6 +198,7 @@ class Pool:
     ) -> None:
         self.origin = origin
         self.opened = 0  # connections made, for the tests and the benchmarks
+        self._closed = False
         self._slots = asyncio.Semaphore(size)
         self._idle: list[_Connection] = []
         self._clock = clock
@@ -244,7 +245,7 @@ class Pool:
             except BaseException:  # timed out, broken or cancelled: its state is unknown
                 conn.close()
                 raise
-            if keep_alive and not conn.lost:
+            if keep_alive and not conn.lost and not self._closed:
                 conn.idle_since = self._clock()
                 self._idle.append(conn)
             else:
@@ -254,7 +255,8 @@ class Pool:
             self._slots.release()
 
     async def close(self) -> None:
-        """Close the idle connections (those in use close when their exchange ends)."""
+        """Close the idle connections; those in use close when their exchange ends."""
+        self._closed = True
         idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()

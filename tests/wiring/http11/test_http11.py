@@ -221,6 +221,29 @@ async def test_a_cancelled_call_frees_its_slot_and_leaves_no_answer_behind(
     assert srv.open_now == 1, "the cancelled call's connection is closed"
 
 
+async def test_a_call_in_flight_at_shutdown_is_answered_and_its_connection_closed(
+    server: tuple[Server, int],
+) -> None:
+    """Adversary: the bot stopping while a send is in flight. The send still gets its
+    answer; its connection is closed afterwards, not kept by a pool that is gone."""
+    srv, port = server
+    release = asyncio.Event()
+
+    async def held(ex: Exchange) -> None:
+        await release.wait()
+        await ex.answer()
+
+    srv.handler = held
+    p = pool(port, size=2)
+    call = asyncio.ensure_future(post(p))
+    await asyncio.sleep(0.05)
+    await p.close()
+    release.set()
+    assert json.loads(await call) == {"n": 1}
+    await asyncio.sleep(0.05)
+    assert srv.open_now == 0
+
+
 async def test_garbage_and_out_of_turn_data_break_only_their_connection(
     server: tuple[Server, int],
 ) -> None:
