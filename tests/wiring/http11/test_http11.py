@@ -57,12 +57,25 @@ class Server:
     open_now: int = 0
     most_open: int = 0
     requests: int = 0
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)  # a count above moved
+
+    def hold(self, *, first_only: bool = False) -> asyncio.Event:
+        """Answer every request (or only the first) once the returned event is set."""
+        release = asyncio.Event()
+
+        async def held(ex: Exchange) -> None:
+            if ex.number == 1 or not first_only:
+                await release.wait()
+            await ex.answer()
+
+        self.handler = held
+        return release
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         self.open_now += 1
         self.most_open = max(self.most_open, self.open_now)
+        self.changed.set()
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -73,6 +86,7 @@ class Server:
                 )
                 body = await reader.readexactly(length)
                 self.requests += 1
+                self.changed.set()
                 exchange = Exchange(self.requests, body, reader, writer)
                 await (self.handler or Exchange.answer)(exchange)
                 if writer.is_closing():
@@ -81,6 +95,7 @@ class Server:
             pass
         finally:
             self.open_now -= 1
+            self.changed.set()
             writer.close()
 
 
@@ -112,6 +127,26 @@ async def post(p: http11.Pool, body: bytes = b"{}", read_timeout: float | None =
     )
     assert status == 200
     return answer
+
+
+async def until(srv: Server, condition: Callable[[], bool], what: str) -> None:
+    """Wait (at most 2 s) for ``condition`` on the server's counts: what the client did
+    shows up on the server's end of the socket a few loop turns later."""
+    try:
+        async with asyncio.timeout(2):
+            while not condition():
+                srv.changed.clear()
+                await srv.changed.wait()
+    except TimeoutError:
+        pytest.fail(f"not within 2 s: {what}")
+
+
+async def in_flight(srv: Server, p: http11.Pool) -> asyncio.Future[bytes]:
+    """A call to ``p``, returned once the server has read its request."""
+    before = srv.requests
+    call = asyncio.ensure_future(post(p))
+    await until(srv, lambda: srv.requests > before, "the server got the request")
+    return call
 
 
 async def test_connections_are_reused_and_bounded(server: tuple[Server, int]) -> None:
@@ -201,24 +236,15 @@ async def test_a_cancelled_call_frees_its_slot_and_leaves_no_answer_behind(
 ) -> None:
     """Adversary: shutdown (or a caller's timeout) cancelling a call in flight."""
     srv, port = server
-    release = asyncio.Event()
-
-    async def held(ex: Exchange) -> None:
-        if ex.number == 1:
-            await release.wait()
-        await ex.answer()
-
-    srv.handler = held
+    release = srv.hold(first_only=True)
     p = pool(port, size=1)
-    call = asyncio.ensure_future(post(p))
-    await asyncio.sleep(0.05)
+    call = await in_flight(srv, p)
     call.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await call
     release.set()
     assert json.loads(await post(p)) == {"n": 2}
-    await asyncio.sleep(0.05)
-    assert srv.open_now == 1, "the cancelled call's connection is closed"
+    await until(srv, lambda: srv.open_now == 1, "the cancelled call's connection is closed")
 
 
 async def test_a_call_in_flight_at_shutdown_is_answered_and_its_connection_closed(
@@ -227,21 +253,13 @@ async def test_a_call_in_flight_at_shutdown_is_answered_and_its_connection_close
     """Adversary: the bot stopping while a send is in flight. The send still gets its
     answer; its connection is closed afterwards, not kept by a pool that is gone."""
     srv, port = server
-    release = asyncio.Event()
-
-    async def held(ex: Exchange) -> None:
-        await release.wait()
-        await ex.answer()
-
-    srv.handler = held
+    release = srv.hold()
     p = pool(port, size=2)
-    call = asyncio.ensure_future(post(p))
-    await asyncio.sleep(0.05)
+    call = await in_flight(srv, p)
     await p.close()
     release.set()
     assert json.loads(await call) == {"n": 1}
-    await asyncio.sleep(0.05)
-    assert srv.open_now == 0
+    await until(srv, lambda: srv.open_now == 0, "the connection is closed after its answer")
 
 
 async def test_garbage_and_out_of_turn_data_break_only_their_connection(
@@ -287,16 +305,9 @@ async def test_a_connection_closed_mid_answer_is_broken_not_answered(
 
 async def test_a_full_pool_times_out_without_sending(server: tuple[Server, int]) -> None:
     srv, port = server
-    release = asyncio.Event()
-
-    async def held(ex: Exchange) -> None:
-        await release.wait()
-        await ex.answer()
-
-    srv.handler = held
+    release = srv.hold()
     p = pool(port, size=1)
-    first = asyncio.ensure_future(post(p))
-    await asyncio.sleep(0.05)
+    first = await in_flight(srv, p)
     with pytest.raises(http11.NotSentTimeout, match="pool timeout"):
         await p.post("/x", b"{}", JSON, pool_timeout=0.1, connect_timeout=1, read_timeout=1)
     assert srv.requests == 1
